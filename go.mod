@@ -1,0 +1,3 @@
+module github.com/seed46f70faa/trainproof
+
+go 1.26

@@ -1,0 +1,202 @@
+package matmul
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/seed46f70faa/trainproof/field"
+	"github.com/seed46f70faa/trainproof/tensor"
+)
+
+// CPU is the pure-Go backend. Its buffers are host matrices.
+type CPU struct{}
+
+// NewCPU returns the CPU backend.
+func NewCPU() *CPU { return &CPU{} }
+
+type cpuBuf struct {
+	i8  *tensor.Int8
+	i32 *tensor.Int32
+}
+
+func (b *cpuBuf) Kind() tensor.Kind {
+	if b.i8 != nil {
+		return tensor.KindInt8
+	}
+	return tensor.KindInt32
+}
+
+func (b *cpuBuf) Shape() (int, int) {
+	if b.i8 != nil {
+		return b.i8.Rows, b.i8.Cols
+	}
+	return b.i32.Rows, b.i32.Cols
+}
+
+// WrapInt8 returns a buffer that aliases m (no copy): CPU-only callers use it
+// to run products on matrices they already hold.
+func (c *CPU) WrapInt8(m *tensor.Int8) Buffer { return &cpuBuf{i8: m} }
+
+// WrapInt32 returns a buffer that aliases m (no copy).
+func (c *CPU) WrapInt32(m *tensor.Int32) Buffer { return &cpuBuf{i32: m} }
+
+func (c *CPU) Name() string { return "cpu" }
+
+func (c *CPU) Alloc(kind tensor.Kind, rows, cols int) (Buffer, error) {
+	if rows < 0 || cols < 0 {
+		return nil, fmt.Errorf("%w: negative shape %d×%d", ErrShape, rows, cols)
+	}
+	switch kind {
+	case tensor.KindInt8:
+		return &cpuBuf{i8: tensor.NewInt8(rows, cols)}, nil
+	case tensor.KindInt32:
+		return &cpuBuf{i32: tensor.NewInt32(rows, cols)}, nil
+	}
+	return nil, fmt.Errorf("%w: kind %v", ErrBuffer, kind)
+}
+
+func (c *CPU) UploadInt8(m *tensor.Int8) (Buffer, error) {
+	cp := &tensor.Int8{Rows: m.Rows, Cols: m.Cols, Data: append([]int8(nil), m.Data...)}
+	return &cpuBuf{i8: cp}, nil
+}
+
+func (c *CPU) UploadInt32(m *tensor.Int32) (Buffer, error) {
+	cp := &tensor.Int32{Rows: m.Rows, Cols: m.Cols, Data: append([]int32(nil), m.Data...)}
+	return &cpuBuf{i32: cp}, nil
+}
+
+func (c *CPU) buf(b Buffer) (*cpuBuf, error) {
+	cb, ok := b.(*cpuBuf)
+	if !ok || cb == nil || (cb.i8 == nil && cb.i32 == nil) {
+		return nil, fmt.Errorf("%w: not a live cpu buffer", ErrBuffer)
+	}
+	return cb, nil
+}
+
+func (c *CPU) DownloadInt8(b Buffer, dst *tensor.Int8) error {
+	cb, err := c.buf(b)
+	if err != nil {
+		return err
+	}
+	if cb.i8 == nil || cb.i8.Rows != dst.Rows || cb.i8.Cols != dst.Cols {
+		return fmt.Errorf("%w: download into %d×%d int8", ErrShape, dst.Rows, dst.Cols)
+	}
+	copy(dst.Data, cb.i8.Data)
+	return nil
+}
+
+func (c *CPU) DownloadInt32(b Buffer, dst *tensor.Int32) error {
+	cb, err := c.buf(b)
+	if err != nil {
+		return err
+	}
+	if cb.i32 == nil || cb.i32.Rows != dst.Rows || cb.i32.Cols != dst.Cols {
+		return fmt.Errorf("%w: download into %d×%d int32", ErrShape, dst.Rows, dst.Cols)
+	}
+	copy(dst.Data, cb.i32.Data)
+	return nil
+}
+
+func (c *CPU) Free(b Buffer) error {
+	cb, err := c.buf(b)
+	if err != nil {
+		return err
+	}
+	cb.i8, cb.i32 = nil, nil
+	return nil
+}
+
+func (c *CPU) Close() error { return nil }
+
+func (c *CPU) MatMul(ctx context.Context, ps []Product) error {
+	for _, p := range ps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m, k, n, err := p.Dims()
+		if err != nil {
+			return err
+		}
+		a, err := c.buf(p.A)
+		if err != nil {
+			return err
+		}
+		b, err := c.buf(p.B)
+		if err != nil {
+			return err
+		}
+		cc, err := c.buf(p.C)
+		if err != nil {
+			return err
+		}
+		gemmNaive(m, k, n, a.i8, p.TransA, b.i8, p.TransB, cc.i32)
+	}
+	return nil
+}
+
+func gemmNaive(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *tensor.Int32) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s int32
+			for l := 0; l < k; l++ {
+				var x, y int8
+				if ta {
+					x = a.Data[l*a.Cols+i]
+				} else {
+					x = a.Data[i*a.Cols+l]
+				}
+				if tb {
+					y = b.Data[j*b.Cols+l]
+				} else {
+					y = b.Data[l*b.Cols+j]
+				}
+				s += int32(x) * int32(y)
+			}
+			c.Data[i*n+j] = s
+		}
+	}
+}
+
+func (c *CPU) Project(ctx context.Context, b Buffer, r []field.Elem, out []field.Elem) error {
+	cb, err := c.buf(b)
+	if err != nil {
+		return err
+	}
+	rows, cols := cb.Shape()
+	if len(r) != cols || len(out) != rows {
+		return fmt.Errorf("%w: project %d×%d with |r| = %d, |out| = %d", ErrShape, rows, cols, len(r), len(out))
+	}
+	for i := 0; i < rows; i++ {
+		if cb.i8 != nil {
+			out[i] = field.DotInt8(cb.i8.Row(i), r)
+		} else {
+			out[i] = field.DotInt32(cb.i32.Row(i), r)
+		}
+	}
+	return nil
+}
+
+func (c *CPU) HashRows(ctx context.Context, b Buffer, prefix []byte, out [][32]byte) error {
+	cb, err := c.buf(b)
+	if err != nil {
+		return err
+	}
+	rows, cols := cb.Shape()
+	if len(out) != rows {
+		return fmt.Errorf("%w: %d hashes for %d rows", ErrShape, len(out), rows)
+	}
+	buf := make([]byte, 0, len(prefix)+4+cols*cb.Kind().Size())
+	for i := 0; i < rows; i++ {
+		buf = append(buf[:0], prefix...)
+		buf = binary.BigEndian.AppendUint32(buf, uint32(i))
+		if cb.i8 != nil {
+			buf = tensor.Int8Bytes(buf, cb.i8.Row(i))
+		} else {
+			buf = tensor.Int32Bytes(buf, cb.i32.Row(i))
+		}
+		out[i] = sha256.Sum256(buf)
+	}
+	return nil
+}
