@@ -1,0 +1,275 @@
+// Command prover is the miner's tool: it trains the quantized MLP on
+// Fashion-MNIST or runs matmul work units on a backend, and writes a signed
+// proof bundle for every step.
+//
+// Usage:
+//
+//	prover keygen --out KEY
+//	prover train --steps N --out DIR [--seed S] [--batch B] [--layers 256,128] [--samples s] [--key KEY] [--data DIR] [--full] [--json]
+//	prover matmul --n N [--seed S] [--samples s] [--key KEY] [--full] --out FILE
+//
+// Exit codes: 0 success, 1 failure, 2 usage or I/O error.
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/seed46f70faa/trainproof/bundle"
+	"github.com/seed46f70faa/trainproof/dataset"
+	"github.com/seed46f70faa/trainproof/internal/cli"
+	"github.com/seed46f70faa/trainproof/matmul"
+	"github.com/seed46f70faa/trainproof/model"
+	"github.com/seed46f70faa/trainproof/protocol"
+	"github.com/seed46f70faa/trainproof/prover"
+)
+
+const name = "prover"
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage:
+  prover keygen --out KEY
+  prover train --steps N --out DIR [--seed S] [--batch B] [--layers 256,128] [--samples s] [--key KEY] [--data DIR] [--full] [--json]
+  prover matmul --n N [--seed S] [--samples s] [--key KEY] [--full] --out FILE
+`)
+	os.Exit(2)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	switch os.Args[1] {
+	case "keygen":
+		keygen(os.Args[2:])
+	case "train":
+		trainCmd(ctx, os.Args[2:])
+	case "matmul":
+		matmulCmd(ctx, os.Args[2:])
+	case "-h", "--help", "help":
+		usage()
+	default:
+		fmt.Fprintf(os.Stderr, "%s: error: unknown command %q\n", name, os.Args[1])
+		usage()
+	}
+}
+
+func keygen(args []string) {
+	fs := flag.NewFlagSet("keygen", flag.ExitOnError)
+	out := fs.String("out", "", "where to write the private key (its public key goes to OUT.pub)")
+	fs.Parse(args)
+	if *out == "" {
+		cli.Fatalf(name, 2, "keygen needs --out KEY")
+	}
+	pub, err := prover.GenerateKey(*out)
+	if err != nil {
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	fmt.Printf("public key: %s\n", hex.EncodeToString(pub))
+}
+
+// loadKey reads --key, or makes a fresh key in dir when none is given.
+func loadKey(path, dir string) ed25519.PrivateKey {
+	if path == "" {
+		path = filepath.Join(dir, "miner.key")
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			if _, err := prover.GenerateKey(path); err != nil {
+				cli.Fatalf(name, 2, "%v", err)
+			}
+		}
+	}
+	key, err := prover.ReadKey(path)
+	if err != nil {
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	return key
+}
+
+func backend(name string) matmul.Backend {
+	switch name {
+	case "cpu", "auto":
+		return matmul.NewCPU()
+	}
+	cli.Fatalf("prover", 2, "backend %q is not in this build (built without the cuda tag: cpu only)", name)
+	return nil
+}
+
+func parseLayers(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("bad --layers %q: want positive sizes such as 256,128", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+type trainSummary struct {
+	Steps          int     `json:"steps"`
+	TestAccuracy   float64 `json:"test_accuracy"`
+	FinalLoss      float64 `json:"final_loss"`
+	TrainSeconds   float64 `json:"train_seconds"`
+	ProveSeconds   float64 `json:"prove_seconds"`
+	StepsPerSecond float64 `json:"steps_per_second"`
+	BundleBytes    int64   `json:"bundle_bytes"`
+	Out            string  `json:"out"`
+	TaskID         string  `json:"task_id"`
+	Backend        string  `json:"backend"`
+	Variant        string  `json:"variant"`
+	Samples        int     `json:"samples"`
+}
+
+func trainCmd(ctx context.Context, args []string) {
+	def := model.DefaultConfig()
+	fs := flag.NewFlagSet("train", flag.ExitOnError)
+	steps := fs.Int("steps", 300, "training steps to run and prove")
+	out := fs.String("out", "", "directory for the bundles (step-NNNNNN.tpb)")
+	seed := fs.Uint64("seed", def.Seed, "seed of the initial weights and the batches")
+	batch := fs.Int("batch", def.Batch, "batch size")
+	layers := fs.String("layers", joinInts(def.Layers), "hidden layer sizes")
+	samples := fs.Int("samples", 32, "rows sampled per row group")
+	keyPath := fs.String("key", "", "miner key (default: OUT/miner.key, made if missing)")
+	data := fs.String("data", dataset.DefaultDir, "Fashion-MNIST directory")
+	full := fs.Bool("full", false, "write full-data bundles (every matrix) instead of sampled ones")
+	asJSON := fs.Bool("json", false, "print one JSON summary on stdout at the end")
+	be := fs.String("backend", "cpu", "matmul backend: cpu|cuda|auto")
+	fs.Parse(args)
+	if *out == "" || *steps <= 0 {
+		cli.Fatalf(name, 2, "train needs --out DIR and --steps N > 0")
+	}
+	cfg := def
+	cfg.Seed, cfg.Batch = *seed, *batch
+	var err error
+	if cfg.Layers, err = parseLayers(*layers); err != nil {
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	trainSet, testSet, err := dataset.Load(*data)
+	if err != nil {
+		if errors.Is(err, dataset.ErrNotFound) {
+			fmt.Fprintf(os.Stderr, "%s: error: %v\n", name, err)
+			cli.Hint(name, "install it with: sudo apt-get install dataset-fashion-mnist (or pass --data DIR)")
+			os.Exit(2)
+		}
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	key := loadKey(*keyPath, *out)
+	bk := backend(*be)
+	t, err := prover.NewTrainer(cfg, uint32(*samples), protocol.ModeFiatShamir, trainSet, bk)
+	if err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	variant := bundle.Sampled
+	if *full {
+		variant = bundle.Full
+	}
+	sum := trainSummary{Steps: *steps, Out: *out, Backend: bk.Name(), Variant: variant.String(), Samples: *samples}
+	id := t.Task.ID()
+	sum.TaskID = hex.EncodeToString(id[:])
+	bar := cli.NewProgress("train", *steps)
+	start := time.Now()
+	err = t.Run(ctx, prover.TrainOptions{Steps: *steps, Variant: variant, Key: key, OutDir: *out, Progress: func(r prover.StepReport) {
+		sum.TrainSeconds += r.TrainSeconds
+		sum.ProveSeconds += r.ProveSeconds
+		sum.BundleBytes += int64(r.BundleBytes)
+		bar.Set(int(r.Step)+1, fmt.Sprintf("%.1f steps/s", float64(r.Step+1)/time.Since(start).Seconds()))
+	}})
+	bar.Done()
+	if err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	sum.StepsPerSecond = float64(*steps) / time.Since(start).Seconds()
+	acc, loss, err := t.Model().Evaluate(ctx, testSet)
+	if err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	sum.TestAccuracy, sum.FinalLoss = acc, loss
+	if *asJSON {
+		json.NewEncoder(os.Stdout).Encode(sum)
+		return
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "task\t%s\n", sum.TaskID)
+	fmt.Fprintf(w, "steps\t%d (batch %d, layers %v, %s backend)\n", sum.Steps, cfg.Batch, cfg.Dims(), sum.Backend)
+	fmt.Fprintf(w, "test accuracy\t%.4f on %d test images\n", acc, testSet.N)
+	fmt.Fprintf(w, "test loss\t%.4f\n", loss)
+	fmt.Fprintf(w, "train time\t%.1f s\n", sum.TrainSeconds)
+	fmt.Fprintf(w, "prove time\t%.1f s (commit, answer, open, sign)\n", sum.ProveSeconds)
+	fmt.Fprintf(w, "steps/s\t%.2f\n", sum.StepsPerSecond)
+	fmt.Fprintf(w, "bundles\t%d %s bundles, %.1f MiB in %s\n", sum.Steps, sum.Variant, float64(sum.BundleBytes)/(1<<20), sum.Out)
+	w.Flush()
+}
+
+func joinInts(a []int) string {
+	s := make([]string, len(a))
+	for i, x := range a {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
+}
+
+func matmulCmd(ctx context.Context, args []string) {
+	fs := flag.NewFlagSet("matmul", flag.ExitOnError)
+	n := fs.Int("n", 1024, "matrix size: C = A·B with A, B n×n")
+	seed := fs.Uint64("seed", 1, "seed of A and B")
+	samples := fs.Int("samples", 32, "rows sampled per row group")
+	keyPath := fs.String("key", "", "miner key (default: a key beside FILE)")
+	full := fs.Bool("full", false, "write a full-data bundle")
+	out := fs.String("out", "", "bundle file")
+	be := fs.String("backend", "cpu", "matmul backend: cpu|cuda|auto")
+	fs.Parse(args)
+	if *out == "" {
+		cli.Fatalf(name, 2, "matmul needs --out FILE")
+	}
+	task := protocol.Task{Work: protocol.WorkMatMul, Mode: protocol.ModeFiatShamir, Samples: uint32(*samples),
+		MatMul: protocol.MatMulSpec{M: uint32(*n), K: uint32(*n), N: uint32(*n), Seed: *seed}}
+	if err := task.Validate(); err != nil {
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	key := loadKey(*keyPath, filepath.Dir(*out))
+	t0 := time.Now()
+	st, err := prover.MatMulStep(ctx, backend(*be), task)
+	if err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	t1 := time.Now()
+	pd, err := prover.Commit(ctx, st, key.Public().(ed25519.PublicKey))
+	if err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	variant := bundle.Sampled
+	if *full {
+		variant = bundle.Full
+	}
+	_, enc, err := pd.Finish(variant, [32]byte{}, key)
+	if err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	t2 := time.Now()
+	if err := os.WriteFile(*out, enc, 0o644); err != nil {
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	fmt.Printf("matmul n=%d: compute %.3f s (%.1f GOPS), prove %.3f s, bundle %d bytes (%s) -> %s\n",
+		*n, t1.Sub(t0).Seconds(), 2*float64(*n)*float64(*n)*float64(*n)/t1.Sub(t0).Seconds()/1e9, t2.Sub(t1).Seconds(), len(enc), variant, *out)
+}

@@ -1,0 +1,269 @@
+// Command verifier checks trainproof proof bundles. It is pure Go and needs
+// no GPU.
+//
+// Usage:
+//
+//	verifier verify [--mode auto|full|sampled] [--json] [--key PUB]... [--task ID] [--nonce HEX] [--max-bytes N] PATH...
+//	verifier inspect FILE
+//
+// PATH is a bundle or a directory of bundles; the training steps of one task
+// are checked as a chain (each step extends the previous one). Exit codes: 0
+// every bundle accepted, 1 any rejected (the reasons on stderr), 2 usage or
+// I/O error.
+package main
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/seed46f70faa/trainproof/bundle"
+	"github.com/seed46f70faa/trainproof/commit"
+	"github.com/seed46f70faa/trainproof/internal/cli"
+	"github.com/seed46f70faa/trainproof/protocol"
+	"github.com/seed46f70faa/trainproof/verifier"
+)
+
+const name = "verifier"
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage:
+  verifier verify [--mode auto|full|sampled] [--json] [--key PUB]... [--task ID] [--nonce HEX] [--max-bytes N] PATH...
+  verifier inspect FILE
+`)
+	os.Exit(2)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	switch os.Args[1] {
+	case "verify":
+		os.Exit(verify(os.Args[2:]))
+	case "inspect":
+		inspect(os.Args[2:])
+	default:
+		usage()
+	}
+}
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
+
+type result struct {
+	Path     string  `json:"path"`
+	Accepted bool    `json:"accepted"`
+	Error    string  `json:"error,omitempty"`
+	Work     string  `json:"work,omitempty"`
+	Step     uint64  `json:"step"`
+	Mode     string  `json:"mode,omitempty"`
+	Rows     int     `json:"rows_checked,omitempty"`
+	Bytes    int     `json:"bytes"`
+	Seconds  float64 `json:"seconds"`
+	TaskID   string  `json:"task_id,omitempty"`
+	StepRoot string  `json:"step_root,omitempty"`
+}
+
+func hexKey(s string) ([]byte, error) {
+	if b, err := os.ReadFile(s); err == nil {
+		s = strings.TrimSpace(string(b))
+	}
+	k, err := hex.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("%q is neither a hex value nor a file holding one", s)
+	}
+	return k, nil
+}
+
+func verify(args []string) int {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	mode := fs.String("mode", "auto", "auto|full|sampled")
+	asJSON := fs.Bool("json", false, "print the results as JSON on stdout")
+	var keys multi
+	fs.Var(&keys, "key", "allowed signer (hex or a .pub file); repeatable; default any")
+	task := fs.String("task", "", "accept only this task id (hex)")
+	nonce := fs.String("nonce", "", "beacon-mode tasks: the nonce issued for every step (hex, 32 bytes)")
+	maxBytes := fs.Int("max-bytes", bundle.MaxSize, "largest bundle accepted")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	opt := verifier.Options{}
+	switch *mode {
+	case "auto":
+	case "full":
+		opt.Mode = verifier.Full
+	case "sampled":
+		opt.Mode = verifier.Sampled
+	default:
+		fmt.Fprintf(os.Stderr, "%s: error: --mode %q: want auto, full or sampled\n", name, *mode)
+		return 2
+	}
+	for _, k := range keys {
+		b, err := hexKey(k)
+		if err != nil || len(b) != ed25519.PublicKeySize {
+			fmt.Fprintf(os.Stderr, "%s: error: --key: not an ed25519 public key: %v\n", name, k)
+			return 2
+		}
+		opt.Keys = append(opt.Keys, ed25519.PublicKey(b))
+	}
+	if *task != "" {
+		b, err := hex.DecodeString(*task)
+		if err != nil || len(b) != 32 {
+			fmt.Fprintf(os.Stderr, "%s: error: --task: want 64 hex digits\n", name)
+			return 2
+		}
+		var id commit.Hash
+		copy(id[:], b)
+		opt.TaskID = &id
+	}
+	if *nonce != "" {
+		b, err := hex.DecodeString(*nonce)
+		if err != nil || len(b) != 32 {
+			fmt.Fprintf(os.Stderr, "%s: error: --nonce: want 64 hex digits\n", name)
+			return 2
+		}
+		var n [32]byte
+		copy(n[:], b)
+		opt.Nonce = func(commit.Hash, uint64) ([32]byte, bool) { return n, true }
+	}
+	paths, err := expand(fs.Args())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: error: %v\n", name, err)
+		return 2
+	}
+	if len(paths) == 0 {
+		fmt.Fprintf(os.Stderr, "%s: error: no bundles given\n", name)
+		return 2
+	}
+	type item struct {
+		path string
+		b    *bundle.Bundle
+		n    int
+	}
+	var items []item
+	var results []result
+	code := 0
+	for _, p := range paths {
+		b, n, err := bundle.ReadFile(p, *maxBytes)
+		if err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				fmt.Fprintf(os.Stderr, "%s: error: %v\n", name, err)
+				return 2
+			}
+			results = append(results, result{Path: p, Error: err.Error(), Bytes: n})
+			code = 1
+			continue
+		}
+		items = append(items, item{p, b, n})
+	}
+	// Training steps of a task form a chain; check them in step order.
+	sort.SliceStable(items, func(i, j int) bool {
+		a, b := items[i].b, items[j].b
+		ia, ib := a.Task.ID(), b.Task.ID()
+		if c := strings.Compare(string(ia[:]), string(ib[:])); c != 0 {
+			return c < 0
+		}
+		return a.Step < b.Step
+	})
+	chains := map[commit.Hash]*verifier.Chain{}
+	seen := map[commit.Hash]bool{}
+	for _, it := range items {
+		t0 := time.Now()
+		res, err := verifier.Verify(it.b, opt)
+		r := result{Path: it.path, Bytes: it.n, Step: it.b.Step, Work: it.b.Task.Work.String()}
+		if err == nil {
+			if res.Work == protocol.WorkTrain {
+				c := chains[res.TaskID]
+				if c == nil {
+					c = verifier.NewChain()
+					chains[res.TaskID] = c
+				}
+				err = c.Add(res)
+			} else if seen[res.StepRoot] {
+				err = fmt.Errorf("%w: work unit %x was already accepted", verifier.ErrReplay, res.StepRoot[:8])
+			}
+		}
+		r.Seconds = time.Since(t0).Seconds()
+		if err != nil {
+			r.Error = err.Error()
+			code = 1
+		} else {
+			seen[res.StepRoot] = true
+			r.Accepted, r.Mode, r.Rows = true, res.Mode.String(), res.Rows
+			r.TaskID, r.StepRoot = hex.EncodeToString(res.TaskID[:]), hex.EncodeToString(res.StepRoot[:])
+		}
+		results = append(results, r)
+	}
+	accepted, total, secs := 0, 0, 0.0
+	for _, r := range results {
+		if !r.Accepted {
+			fmt.Fprintf(os.Stderr, "%s: rejected %s: %s\n", name, r.Path, r.Error)
+		} else {
+			accepted++
+		}
+		total += r.Bytes
+		secs += r.Seconds
+	}
+	if *asJSON {
+		json.NewEncoder(os.Stdout).Encode(map[string]any{"accepted": accepted, "rejected": len(results) - accepted, "results": results})
+		return code
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "bundles\t%d accepted, %d rejected\n", accepted, len(results)-accepted)
+	fmt.Fprintf(w, "bytes\t%.1f MiB\n", float64(total)/(1<<20))
+	fmt.Fprintf(w, "verify time\t%.3f s (%.2f ms per bundle)\n", secs, 1000*secs/float64(max(1, len(results))))
+	for id, c := range chains {
+		fmt.Fprintf(w, "chain\ttask %x…: steps 0..%d linked\n", id[:8], int64(c.Next())-1)
+	}
+	w.Flush()
+	return code
+}
+
+func expand(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		m, err := filepath.Glob(filepath.Join(a, "*.tpb"))
+		if err != nil {
+			return nil, err
+		}
+		sort.Strings(m)
+		out = append(out, m...)
+	}
+	return out, nil
+}
+
+func inspect(args []string) {
+	if len(args) != 1 {
+		usage()
+	}
+	b, n, err := bundle.ReadFile(args[0], 0)
+	if err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	s := b.Summary()
+	s.Bytes = n
+	e := json.NewEncoder(os.Stdout)
+	e.SetIndent("", "  ")
+	e.Encode(s)
+}

@@ -1,0 +1,164 @@
+// Package commit builds the Merkle commitments trainproof binds every matrix
+// to: one SHA-256 tree per matrix, one leaf per row.
+//
+// Hashes are domain-separated by a one-byte tag (RFC 6962 style, extended):
+//
+//	leaf  = SHA-256(0x00 ‖ domain ‖ uint32be(row) ‖ row bytes)
+//	node  = SHA-256(0x01 ‖ left ‖ right)
+//	empty = SHA-256(0x02)                     (pads the leaf layer to a power of two)
+//
+// where domain names the matrix (task, step, matrix id, kind, shape; see
+// MatrixDomain), so a row cannot be moved to another row, matrix, step or
+// task without changing its leaf. A tree over n leaves has depth
+// ⌈log2 n⌉ and every opening has exactly that many siblings.
+package commit
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+)
+
+// Hash is a SHA-256 digest.
+type Hash = [32]byte
+
+const (
+	tagLeaf  = 0x00
+	tagNode  = 0x01
+	tagEmpty = 0x02
+)
+
+// Empty pads leaf layers to a power of two.
+var Empty = sha256.Sum256([]byte{tagEmpty})
+
+// ErrPath reports a Merkle opening that does not lead to the root.
+var ErrPath = errors.New("commit: merkle path does not match root")
+
+// MaxLeaves bounds the leaves of one tree (and so the depth, 32).
+const MaxLeaves = 1 << 31
+
+// Depth returns the number of siblings in an opening of a tree over n leaves.
+func Depth(n int) int {
+	if n <= 1 {
+		return 0
+	}
+	return bits.Len(uint(n - 1))
+}
+
+// LeafPrefix returns the bytes that precede uint32be(row) in every leaf of a
+// tree with the given domain: tagLeaf ‖ domain. matmul.Backend.HashRows takes
+// it as its prefix.
+func LeafPrefix(domain []byte) []byte {
+	return append([]byte{tagLeaf}, domain...)
+}
+
+// Leaf hashes one row given its canonical bytes.
+func Leaf(prefix []byte, row uint32, data []byte) Hash {
+	h := sha256.New()
+	h.Write(prefix)
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], row)
+	h.Write(b[:])
+	h.Write(data)
+	var out Hash
+	h.Sum(out[:0])
+	return out
+}
+
+// Node hashes two children.
+func Node(l, r Hash) Hash {
+	var b [65]byte
+	b[0] = tagNode
+	copy(b[1:], l[:])
+	copy(b[33:], r[:])
+	return sha256.Sum256(b[:])
+}
+
+// Tree is a Merkle tree with every level kept, for openings.
+type Tree struct {
+	n      int
+	levels [][]Hash // levels[0] = padded leaves, last = root
+}
+
+// New builds a tree over leaves (which it keeps; do not modify them).
+func New(leaves []Hash) (*Tree, error) {
+	n := len(leaves)
+	if n == 0 || n > MaxLeaves {
+		return nil, fmt.Errorf("commit: %d leaves out of range", n)
+	}
+	d := Depth(n)
+	level := leaves
+	if len(level) != 1<<d {
+		level = make([]Hash, 1<<d)
+		copy(level, leaves)
+		for i := n; i < len(level); i++ {
+			level[i] = Empty
+		}
+	}
+	t := &Tree{n: n, levels: [][]Hash{level}}
+	for len(level) > 1 {
+		next := make([]Hash, len(level)/2)
+		for i := range next {
+			next[i] = Node(level[2*i], level[2*i+1])
+		}
+		t.levels = append(t.levels, next)
+		level = next
+	}
+	return t, nil
+}
+
+// Root returns the tree's root.
+func (t *Tree) Root() Hash { return t.levels[len(t.levels)-1][0] }
+
+// Leaves returns the number of (unpadded) leaves.
+func (t *Tree) Leaves() int { return t.n }
+
+// Path returns the siblings of leaf i from the bottom up.
+func (t *Tree) Path(i int) []Hash {
+	path := make([]Hash, 0, len(t.levels)-1)
+	for _, level := range t.levels[:len(t.levels)-1] {
+		path = append(path, level[i^1])
+		i >>= 1
+	}
+	return path
+}
+
+// RootFromPath recomputes the root from leaf i of a tree over n leaves.
+func RootFromPath(leaf Hash, i, n int, path []Hash) (Hash, error) {
+	if i < 0 || i >= n || len(path) != Depth(n) {
+		return Hash{}, fmt.Errorf("%w: leaf %d of %d with %d siblings", ErrPath, i, n, len(path))
+	}
+	h := leaf
+	for _, s := range path {
+		if i&1 == 0 {
+			h = Node(h, s)
+		} else {
+			h = Node(s, h)
+		}
+		i >>= 1
+	}
+	return h, nil
+}
+
+// Verify checks that leaf is at index i of the tree over n leaves with root.
+func Verify(root, leaf Hash, i, n int, path []Hash) error {
+	got, err := RootFromPath(leaf, i, n, path)
+	if err != nil {
+		return err
+	}
+	if got != root {
+		return ErrPath
+	}
+	return nil
+}
+
+// Root computes the root of a tree over leaves without keeping the levels.
+func Root(leaves []Hash) (Hash, error) {
+	t, err := New(leaves)
+	if err != nil {
+		return Hash{}, err
+	}
+	return t.Root(), nil
+}

@@ -1,0 +1,217 @@
+package protocol
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/seed46f70faa/trainproof/commit"
+	"github.com/seed46f70faa/trainproof/tensor"
+)
+
+// MatrixSpec is one committed matrix of a work unit.
+type MatrixSpec struct {
+	Name       string
+	Kind       tensor.Kind
+	Rows, Cols int
+	Group      int // row group: matrices of a group are opened at the same rows
+	Layer      int // train: the layer l the matrix belongs to (0 for X)
+}
+
+// RowBytes is the size of one row's canonical encoding.
+func (m MatrixSpec) RowBytes() int { return m.Cols * m.Kind.Size() }
+
+// Operand names a matrix used as a product operand.
+type Operand struct {
+	Matrix int  // index into Plan.Matrices
+	View   bool // the int8 view (model.ViewRow) of an int32 master-weight matrix
+	Trans  bool // used transposed
+}
+
+// ProductSpec is one checked product C = op(A)·op(B), C of shape M×N, inner K.
+type ProductSpec struct {
+	Name    string
+	C       int
+	A, B    Operand
+	M, K, N int
+}
+
+// Vector lengths of a product's answer, in the order they appear in a bundle:
+// c = C·r (M), q = op(B)·r (K), then w = B·s (N) when B is transposed, then
+// y = A·t (K) when A is transposed.
+func (p ProductSpec) VectorLens() []int {
+	l := []int{p.M, p.K}
+	if p.B.Trans {
+		l = append(l, p.N)
+	}
+	if p.A.Trans {
+		l = append(l, p.K)
+	}
+	return l
+}
+
+// GroupSpec is a set of matrices with the same number of rows, opened together.
+type GroupSpec struct {
+	Name     string
+	Rows     int
+	Matrices []int
+}
+
+// Plan is everything about a work unit's shape that follows from its task:
+// which matrices are committed, in which order, how they group, and which
+// products are checked.
+type Plan struct {
+	Task     Task
+	Matrices []MatrixSpec
+	Groups   []GroupSpec
+	Products []ProductSpec
+	// Train only: indices of the matrices (into Matrices) by role.
+	X                int
+	Z, A, G, D       []int // Z[l-1], A[l-1] (l < L), G[l-1], D[l-1] (l < L)
+	M, DW, MNext     []int // per layer
+	MatA, MatB, MatC int   // matmul only
+	BatchGroup       int   // train: the group of batch rows
+}
+
+// NewPlan derives the plan of a validated task.
+func NewPlan(t Task) (*Plan, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Plan{Task: t}
+	add := func(name string, k tensor.Kind, rows, cols, group, layer int) int {
+		p.Matrices = append(p.Matrices, MatrixSpec{name, k, rows, cols, group, layer})
+		return len(p.Matrices) - 1
+	}
+	switch t.Work {
+	case WorkTrain:
+		d := t.Train.Dims()
+		L := len(d) - 1
+		b := t.Train.Batch
+		p.X = add("X", tensor.KindInt8, b, d[0], 0, 0)
+		for l := 1; l <= L; l++ {
+			p.Z = append(p.Z, add(fmt.Sprintf("Z%d", l), tensor.KindInt32, b, d[l], 0, l))
+		}
+		for l := 1; l < L; l++ {
+			p.A = append(p.A, add(fmt.Sprintf("A%d", l), tensor.KindInt8, b, d[l], 0, l))
+		}
+		for l := 1; l <= L; l++ {
+			p.G = append(p.G, add(fmt.Sprintf("G%d", l), tensor.KindInt8, b, d[l], 0, l))
+		}
+		for l := 1; l < L; l++ {
+			p.D = append(p.D, add(fmt.Sprintf("D%d", l), tensor.KindInt32, b, d[l], 0, l))
+		}
+		for l := 1; l <= L; l++ {
+			p.M = append(p.M, add(fmt.Sprintf("M%d", l), tensor.KindInt32, d[l-1], d[l], l, l))
+			p.DW = append(p.DW, add(fmt.Sprintf("DW%d", l), tensor.KindInt32, d[l-1], d[l], l, l))
+			p.MNext = append(p.MNext, add(fmt.Sprintf("M%d'", l), tensor.KindInt32, d[l-1], d[l], l, l))
+		}
+		p.BatchGroup = 0
+		p.Groups = append(p.Groups, GroupSpec{Name: "batch", Rows: b})
+		for l := 1; l <= L; l++ {
+			p.Groups = append(p.Groups, GroupSpec{Name: fmt.Sprintf("layer%d", l), Rows: d[l-1]})
+		}
+		act := func(l int) int { // A_l, with A_0 = X
+			if l == 0 {
+				return p.X
+			}
+			return p.A[l-1]
+		}
+		for l := 1; l <= L; l++ {
+			p.Products = append(p.Products, ProductSpec{
+				Name: fmt.Sprintf("Z%d = A%d·W%d", l, l-1, l), C: p.Z[l-1],
+				A: Operand{Matrix: act(l - 1)}, B: Operand{Matrix: p.M[l-1], View: true},
+				M: b, K: d[l-1], N: d[l],
+			})
+		}
+		for l := L; l >= 2; l-- {
+			p.Products = append(p.Products, ProductSpec{
+				Name: fmt.Sprintf("D%d = G%d·W%dᵀ", l-1, l, l), C: p.D[l-2],
+				A: Operand{Matrix: p.G[l-1]}, B: Operand{Matrix: p.M[l-1], View: true, Trans: true},
+				M: b, K: d[l], N: d[l-1],
+			})
+		}
+		for l := 1; l <= L; l++ {
+			p.Products = append(p.Products, ProductSpec{
+				Name: fmt.Sprintf("DW%d = A%dᵀ·G%d", l, l-1, l), C: p.DW[l-1],
+				A: Operand{Matrix: act(l - 1), Trans: true}, B: Operand{Matrix: p.G[l-1]},
+				M: d[l-1], K: b, N: d[l],
+			})
+		}
+	case WorkMatMul:
+		m, k, n := int(t.MatMul.M), int(t.MatMul.K), int(t.MatMul.N)
+		p.MatA = add("A", tensor.KindInt8, m, k, 0, 0)
+		p.MatC = add("C", tensor.KindInt32, m, n, 0, 0)
+		p.MatB = add("B", tensor.KindInt8, k, n, 1, 0)
+		p.Groups = []GroupSpec{{Name: "rows", Rows: m}, {Name: "inner", Rows: k}}
+		p.Products = []ProductSpec{{Name: "C = A·B", C: p.MatC, A: Operand{Matrix: p.MatA}, B: Operand{Matrix: p.MatB}, M: m, K: k, N: n}}
+	}
+	for i, ms := range p.Matrices {
+		p.Groups[ms.Group].Matrices = append(p.Groups[ms.Group].Matrices, i)
+	}
+	return p, nil
+}
+
+// Samples returns how many rows of group g are opened.
+func (p *Plan) Samples(g int) int { return min(int(p.Task.Samples), p.Groups[g].Rows) }
+
+// MatrixDomain is the domain of matrix i's Merkle tree at a step:
+//
+//	"trainproof/v1/matrix" ‖ task id ‖ uint64be(step) ‖ uint16be(i) ‖ uint8 kind ‖ uint32be(rows) ‖ uint32be(cols)
+func (p *Plan) MatrixDomain(taskID commit.Hash, step uint64, i int) []byte {
+	m := p.Matrices[i]
+	b := append([]byte("trainproof/v1/matrix"), taskID[:]...)
+	b = binary.BigEndian.AppendUint64(b, step)
+	b = binary.BigEndian.AppendUint16(b, uint16(i))
+	b = append(b, byte(m.Kind))
+	b = binary.BigEndian.AppendUint32(b, uint32(m.Rows))
+	return binary.BigEndian.AppendUint32(b, uint32(m.Cols))
+}
+
+// StepRoot binds a step: SHA-256("trainproof/v1/step" ‖ task id ‖ uint64be(step) ‖ previous step root ‖ matrix roots in plan order).
+func StepRoot(taskID commit.Hash, step uint64, prev commit.Hash, roots []commit.Hash) commit.Hash {
+	h := sha256.New()
+	h.Write([]byte("trainproof/v1/step"))
+	h.Write(taskID[:])
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], step)
+	h.Write(b[:])
+	h.Write(prev[:])
+	for _, r := range roots {
+		h.Write(r[:])
+	}
+	var out commit.Hash
+	h.Sum(out[:0])
+	return out
+}
+
+// DatasetPrefix is the leaf prefix of the data-set tree; its leaf i hashes
+// label_i ‖ image_i (see DatasetLeaf).
+var DatasetPrefix = commit.LeafPrefix([]byte("trainproof/v1/dataset"))
+
+// DatasetLeaf hashes training example i.
+func DatasetLeaf(i int, label uint8, image []byte) commit.Hash {
+	data := make([]byte, 0, 1+len(image))
+	data = append(data, label)
+	data = append(data, image...)
+	return commit.Leaf(DatasetPrefix, uint32(i), data)
+}
+
+// GenRow fills row i of the seed-derived matrix named by which ('A' or 'B')
+// of a matmul work unit: the bytes of SHA-256("trainproof/v1/gen" ‖
+// uint64be(seed) ‖ which ‖ uint32be(i) ‖ uint32be(j)) for j = 0, 1, …,
+// concatenated and read as int8.
+func GenRow(seed uint64, which byte, i int, out []int8) {
+	var buf [8 + 17 + 1 + 4 + 4]byte
+	n := copy(buf[:], "trainproof/v1/gen")
+	binary.BigEndian.PutUint64(buf[n:], seed)
+	buf[n+8] = which
+	binary.BigEndian.PutUint32(buf[n+9:], uint32(i))
+	for j := 0; j*32 < len(out); j++ {
+		binary.BigEndian.PutUint32(buf[n+13:], uint32(j))
+		h := sha256.Sum256(buf[:n+17])
+		for k := 0; k < 32 && j*32+k < len(out); k++ {
+			out[j*32+k] = int8(h[k])
+		}
+	}
+}

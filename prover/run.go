@@ -1,0 +1,142 @@
+package prover
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/seed46f70faa/trainproof/bundle"
+	"github.com/seed46f70faa/trainproof/commit"
+	"github.com/seed46f70faa/trainproof/dataset"
+	"github.com/seed46f70faa/trainproof/matmul"
+	"github.com/seed46f70faa/trainproof/model"
+	"github.com/seed46f70faa/trainproof/protocol"
+	"github.com/seed46f70faa/trainproof/train"
+)
+
+// DatasetTree commits to a training set: leaf i is protocol.DatasetLeaf(i, label_i, image_i).
+func DatasetTree(set *dataset.Set) (*commit.Tree, error) {
+	if set.N != model.TrainExamples || set.Rows*set.Cols != bundle.ImageBytes {
+		return nil, fmt.Errorf("prover: training set has %d images of %d×%d, want %d of 28×28", set.N, set.Rows, set.Cols, model.TrainExamples)
+	}
+	leaves := make([]commit.Hash, set.N)
+	for i := range leaves {
+		leaves[i] = protocol.DatasetLeaf(i, set.Labels[i], set.Image(i))
+	}
+	return commit.New(leaves)
+}
+
+// TrainOptions configure a training run.
+type TrainOptions struct {
+	Steps   int
+	Variant bundle.Variant // default Sampled
+	Key     ed25519.PrivateKey
+	OutDir  string // bundles are written as step-NNNNNN.tpb; "" writes none
+	// Progress, if set, is called after every step.
+	Progress func(StepReport)
+}
+
+// StepReport describes one proven step.
+type StepReport struct {
+	Step         uint64
+	Root         commit.Hash
+	BundleBytes  int
+	TrainSeconds float64 // the step's forward, backward and update
+	ProveSeconds float64 // commit, answer, open, encode and sign
+	Bundle       []byte  `json:"-"`
+}
+
+// Trainer runs training steps and proves each one.
+type Trainer struct {
+	Task    protocol.Task
+	trainer *train.Trainer
+	data    *dataset.Set
+	tree    *commit.Tree
+	prev    commit.Hash
+
+	lastTrain time.Duration
+}
+
+// NewTrainer prepares a training task over the training set on a backend.
+func NewTrainer(cfg model.Config, samples uint32, mode protocol.Mode, data *dataset.Set, be matmul.Backend) (*Trainer, error) {
+	tree, err := DatasetTree(data)
+	if err != nil {
+		return nil, err
+	}
+	task := protocol.Task{Work: protocol.WorkTrain, Mode: mode, Samples: samples, Train: cfg, DatasetRoot: tree.Root()}
+	if err := task.Validate(); err != nil {
+		return nil, err
+	}
+	tr, err := train.New(cfg, data, be)
+	if err != nil {
+		return nil, err
+	}
+	return &Trainer{Task: task, trainer: tr, data: data, tree: tree}, nil
+}
+
+// Model returns the underlying trainer (for evaluation).
+func (t *Trainer) Model() *train.Trainer { return t.trainer }
+
+// Step trains one step and commits to it; Finish on the result makes the bundle.
+func (t *Trainer) Step(ctx context.Context, signer ed25519.PublicKey) (*Pending, *model.Trace, error) {
+	t0 := time.Now()
+	tr, err := t.trainer.Step(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	t.lastTrain = time.Since(t0)
+	ex := make([]bundle.Example, len(tr.Index))
+	for i, idx := range tr.Index {
+		ex[i] = bundle.Example{Label: t.data.Labels[idx], Image: t.data.Image(idx), Path: t.tree.Path(idx)}
+	}
+	st, err := TrainStep(t.Task, t.prev, tr, ex)
+	if err != nil {
+		return nil, nil, err
+	}
+	pd, err := Commit(ctx, st, signer)
+	if err != nil {
+		return nil, nil, err
+	}
+	t.prev = pd.StepRoot
+	return pd, tr, nil
+}
+
+// Run trains and proves opt.Steps steps (Fiat–Shamir tasks only: a beacon
+// task needs the nonce between Step and Finish).
+func (t *Trainer) Run(ctx context.Context, opt TrainOptions) error {
+	if t.Task.Mode != protocol.ModeFiatShamir {
+		return fmt.Errorf("prover: Run needs a Fiat–Shamir task; drive beacon tasks with Step and Finish")
+	}
+	if opt.Variant == 0 {
+		opt.Variant = bundle.Sampled
+	}
+	if opt.OutDir != "" {
+		if err := os.MkdirAll(opt.OutDir, 0o755); err != nil {
+			return err
+		}
+	}
+	for s := 0; s < opt.Steps; s++ {
+		t0 := time.Now()
+		pd, tr, err := t.Step(ctx, opt.Key.Public().(ed25519.PublicKey))
+		if err != nil {
+			return err
+		}
+		_, enc, err := pd.Finish(opt.Variant, [32]byte{}, opt.Key)
+		if err != nil {
+			return err
+		}
+		if opt.OutDir != "" {
+			if err := os.WriteFile(filepath.Join(opt.OutDir, fmt.Sprintf("step-%06d.tpb", tr.Step)), enc, 0o644); err != nil {
+				return err
+			}
+		}
+		if opt.Progress != nil {
+			opt.Progress(StepReport{Step: tr.Step, Root: pd.StepRoot, BundleBytes: len(enc),
+				TrainSeconds: t.lastTrain.Seconds(), ProveSeconds: time.Since(t0).Seconds() - t.lastTrain.Seconds(), Bundle: enc})
+		}
+	}
+	return nil
+}
