@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/seed46f70faa/trainproof/commit"
-	"github.com/seed46f70faa/trainproof/matmul"
 	"github.com/seed46f70faa/trainproof/model"
 )
 
@@ -63,9 +62,12 @@ type MatMulSpec struct {
 // Limits on what a task may ask for. They bound every allocation a verifier
 // makes for a bundle of that task.
 const (
-	MaxDim          = 1 << 16 // rows or columns of any matrix
-	MaxMatrixElems  = 1 << 28 // elements of any one matrix (1 GiB of int32)
-	MaxSamples      = 1 << 16
+	MaxDim         = 1 << 16 // rows or columns of any matrix
+	MaxMatrixElems = 1 << 28 // elements of any one matrix (1 GiB of int32)
+	MaxSamples     = 1 << 16
+	// MaxInner is the largest inner dimension whose int8 products sum
+	// exactly in int32 (131071·2^14 < 2^31); matmul.MaxInner is the same.
+	MaxInner        = 1<<17 - 1
 	maxTaskEncoding = 4096
 )
 
@@ -103,8 +105,8 @@ func (t Task) Validate() error {
 				return fmt.Errorf("%w: matmul dimension %d not in [1, %d]", ErrTask, d, MaxDim)
 			}
 		}
-		if m.K > matmul.MaxInner {
-			return fmt.Errorf("%w: inner dimension %d > %d", ErrTask, m.K, matmul.MaxInner)
+		if m.K > MaxInner {
+			return fmt.Errorf("%w: inner dimension %d > %d", ErrTask, m.K, MaxInner)
 		}
 		if uint64(m.M)*uint64(m.N) > MaxMatrixElems || uint64(m.M)*uint64(m.K) > MaxMatrixElems || uint64(m.K)*uint64(m.N) > MaxMatrixElems {
 			return fmt.Errorf("%w: matmul %d×%d×%d exceeds %d elements per matrix", ErrTask, m.M, m.K, m.N, MaxMatrixElems)
