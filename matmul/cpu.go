@@ -131,7 +131,7 @@ func (c *CPU) MatMul(ctx context.Context, ps []Product) error {
 		if err != nil {
 			return err
 		}
-		gemmNaive(m, k, n, a.i8, p.TransA, b.i8, p.TransB, cc.i32)
+		gemm(m, k, n, a.i8, p.TransA, b.i8, p.TransB, cc.i32)
 	}
 	return nil
 }
