@@ -16,6 +16,11 @@ type MatrixSpec struct {
 	Rows, Cols int
 	Group      int // row group: matrices of a group are opened at the same rows
 	Layer      int // train: the layer l the matrix belongs to (0 for X)
+	// Weights is set on master-weight matrices (M_l and M′_l): they are
+	// committed under a domain that names the step they are input to, so
+	// step t's M′_l and step t+1's M_l have the same root.
+	Weights bool
+	Next    bool // M′_l: the weights of the next step
 }
 
 // RowBytes is the size of one row's canonical encoding.
@@ -80,7 +85,7 @@ func NewPlan(t Task) (*Plan, error) {
 	}
 	p := &Plan{Task: t}
 	add := func(name string, k tensor.Kind, rows, cols, group, layer int) int {
-		p.Matrices = append(p.Matrices, MatrixSpec{name, k, rows, cols, group, layer})
+		p.Matrices = append(p.Matrices, MatrixSpec{Name: name, Kind: k, Rows: rows, Cols: cols, Group: group, Layer: layer})
 		return len(p.Matrices) - 1
 	}
 	switch t.Work {
@@ -105,6 +110,9 @@ func NewPlan(t Task) (*Plan, error) {
 			p.M = append(p.M, add(fmt.Sprintf("M%d", l), tensor.KindInt32, d[l-1], d[l], l, l))
 			p.DW = append(p.DW, add(fmt.Sprintf("DW%d", l), tensor.KindInt32, d[l-1], d[l], l, l))
 			p.MNext = append(p.MNext, add(fmt.Sprintf("M%d'", l), tensor.KindInt32, d[l-1], d[l], l, l))
+			p.Matrices[p.M[l-1]].Weights = true
+			p.Matrices[p.MNext[l-1]].Weights = true
+			p.Matrices[p.MNext[l-1]].Next = true
 		}
 		p.BatchGroup = 0
 		p.Groups = append(p.Groups, GroupSpec{Name: "batch", Rows: b})
@@ -158,11 +166,27 @@ func (p *Plan) Samples(g int) int { return min(int(p.Task.Samples), p.Groups[g].
 // MatrixDomain is the domain of matrix i's Merkle tree at a step:
 //
 //	"trainproof/v1/matrix" ‖ task id ‖ uint64be(step) ‖ uint16be(i) ‖ uint8 kind ‖ uint32be(rows) ‖ uint32be(cols)
+//
+// except for master weights, whose domain names the layer and the step v
+// they are the input of (v = step for M_l, step + 1 for M′_l):
+//
+//	"trainproof/v1/weights" ‖ task id ‖ uint64be(v) ‖ uint16be(l) ‖ uint8 kind ‖ uint32be(rows) ‖ uint32be(cols)
 func (p *Plan) MatrixDomain(taskID commit.Hash, step uint64, i int) []byte {
 	m := p.Matrices[i]
-	b := append([]byte("trainproof/v1/matrix"), taskID[:]...)
-	b = binary.BigEndian.AppendUint64(b, step)
-	b = binary.BigEndian.AppendUint16(b, uint16(i))
+	var b []byte
+	if m.Weights {
+		v := step
+		if m.Next {
+			v++
+		}
+		b = append([]byte("trainproof/v1/weights"), taskID[:]...)
+		b = binary.BigEndian.AppendUint64(b, v)
+		b = binary.BigEndian.AppendUint16(b, uint16(m.Layer))
+	} else {
+		b = append([]byte("trainproof/v1/matrix"), taskID[:]...)
+		b = binary.BigEndian.AppendUint64(b, step)
+		b = binary.BigEndian.AppendUint16(b, uint16(i))
+	}
 	b = append(b, byte(m.Kind))
 	b = binary.BigEndian.AppendUint32(b, uint32(m.Rows))
 	return binary.BigEndian.AppendUint32(b, uint32(m.Cols))
