@@ -1,7 +1,8 @@
 # trainproof: make demo (train, prove and verify on CPU), make test (every test).
 GO        ?= go
 DATA      ?= /usr/share/datasets/fashion-mnist
-STEPS     ?= 400
+STEPS     ?= 1200
+SAMPLES   ?= 16
 OUT       ?= out/demo
 BIN       := bin
 
@@ -27,7 +28,7 @@ data:
 # demo: train STEPS steps on CPU, prove every step, verify the chain of bundles.
 demo: deps build
 	rm -rf $(OUT)
-	$(BIN)/prover train --steps $(STEPS) --out $(OUT) --data $(DATA)
+	$(BIN)/prover train --steps $(STEPS) --samples $(SAMPLES) --out $(OUT) --data $(DATA)
 	$(BIN)/verifier verify --key $(OUT)/miner.key.pub $(OUT)
 
 # test: the README's test command; CI runs exactly this.

@@ -56,15 +56,15 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Layers:       []int{256, 128},
-		Batch:        64,
+		Batch:        128,
 		Seed:         1,
 		InitAmp:      48,
 		WeightShift:  14,
-		LogitShift:   9,
+		LogitShift:   7,
 		GradShifts:   []int{8, 8},
 		LRShift:      0,
 		LRMaxShift:   6,
-		LRDecayEvery: 200,
+		LRDecayEvery: 600,
 	}
 }
 
