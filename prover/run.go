@@ -29,6 +29,15 @@ func DatasetTree(set *dataset.Set) (*commit.Tree, error) {
 	return commit.New(leaves)
 }
 
+// Examples opens the training examples at the given indices in the data-set tree.
+func Examples(set *dataset.Set, tree *commit.Tree, index []int) []bundle.Example {
+	ex := make([]bundle.Example, len(index))
+	for i, idx := range index {
+		ex[i] = bundle.Example{Label: set.Labels[idx], Image: set.Image(idx), Path: tree.Path(idx)}
+	}
+	return ex
+}
+
 // TrainOptions configure a training run.
 type TrainOptions struct {
 	Steps   int
@@ -88,11 +97,7 @@ func (t *Trainer) Step(ctx context.Context, signer ed25519.PublicKey) (*Pending,
 		return nil, nil, err
 	}
 	t.lastTrain = time.Since(t0)
-	ex := make([]bundle.Example, len(tr.Index))
-	for i, idx := range tr.Index {
-		ex[i] = bundle.Example{Label: t.data.Labels[idx], Image: t.data.Image(idx), Path: t.tree.Path(idx)}
-	}
-	st, err := TrainStep(t.Task, t.prev, tr, ex)
+	st, err := TrainStep(t.Task, t.prev, tr, Examples(t.data, t.tree, tr.Index))
 	if err != nil {
 		return nil, nil, err
 	}
