@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"runtime"
+	"unsafe"
 
 	"github.com/seed46f70faa/trainproof/field"
 	"github.com/seed46f70faa/trainproof/tensor"
@@ -168,13 +170,15 @@ func (c *CPU) Project(ctx context.Context, b Buffer, r []field.Elem, out []field
 	if len(r) != cols || len(out) != rows {
 		return fmt.Errorf("%w: project %d×%d with |r| = %d, |out| = %d", ErrShape, rows, cols, len(r), len(out))
 	}
-	for i := 0; i < rows; i++ {
-		if cb.i8 != nil {
-			out[i] = field.DotInt8(cb.i8.Row(i), r)
-		} else {
-			out[i] = field.DotInt32(cb.i32.Row(i), r)
+	parallelRange(rows, workersFor(rows*cols), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if cb.i8 != nil {
+				out[i] = field.DotInt8(cb.i8.Row(i), r)
+			} else {
+				out[i] = field.DotInt32(cb.i32.Row(i), r)
+			}
 		}
-	}
+	})
 	return nil
 }
 
@@ -187,16 +191,35 @@ func (c *CPU) HashRows(ctx context.Context, b Buffer, prefix []byte, out [][32]b
 	if len(out) != rows {
 		return fmt.Errorf("%w: %d hashes for %d rows", ErrShape, len(out), rows)
 	}
-	buf := make([]byte, 0, len(prefix)+4+cols*cb.Kind().Size())
-	for i := 0; i < rows; i++ {
-		buf = append(buf[:0], prefix...)
-		buf = binary.BigEndian.AppendUint32(buf, uint32(i))
-		if cb.i8 != nil {
-			buf = tensor.Int8Bytes(buf, cb.i8.Row(i))
-		} else {
-			buf = tensor.Int32Bytes(buf, cb.i32.Row(i))
+	parallelRange(rows, workersFor(rows*cols), func(lo, hi int) {
+		h := sha256.New()
+		var idx [4]byte
+		var scratch []byte
+		for i := lo; i < hi; i++ {
+			h.Reset()
+			h.Write(prefix)
+			binary.BigEndian.PutUint32(idx[:], uint32(i))
+			h.Write(idx[:])
+			if cb.i8 != nil {
+				row := cb.i8.Row(i)
+				if len(row) > 0 {
+					h.Write(unsafe.Slice((*byte)(unsafe.Pointer(&row[0])), len(row)))
+				}
+			} else {
+				// Canonical bytes are little-endian; convert through a reused buffer.
+				scratch = tensor.Int32Bytes(scratch[:0], cb.i32.Row(i))
+				h.Write(scratch)
+			}
+			h.Sum(out[i][:0])
 		}
-		out[i] = sha256.Sum256(buf)
-	}
+	})
 	return nil
+}
+
+// workersFor uses every core for work of more than about 64 KiB.
+func workersFor(elems int) int {
+	if elems < 1<<16 {
+		return 1
+	}
+	return runtime.GOMAXPROCS(0)
 }

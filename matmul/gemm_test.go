@@ -2,6 +2,7 @@ package matmul
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 
+	"github.com/seed46f70faa/trainproof/field"
 	"github.com/seed46f70faa/trainproof/tensor"
 )
 
@@ -164,4 +166,60 @@ func BenchmarkGonumDgemm(b *testing.B) {
 			b.ReportMetric(2*float64(n*n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
 		})
 	}
+}
+
+func BenchmarkHashRows(b *testing.B) {
+	cpu := NewCPU()
+	for _, n := range []int{1024, 4096} {
+		m := tensor.NewInt32(n, n)
+		out := make([][32]byte, n)
+		b.Run(fmt.Sprintf("int32/n=%d", n), func(b *testing.B) {
+			b.SetBytes(int64(4 * n * n))
+			for b.Loop() {
+				if err := cpu.HashRows(context.Background(), cpu.WrapInt32(m), []byte("prefix"), out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		m8 := tensor.NewInt8(n, n)
+		b.Run(fmt.Sprintf("int8/n=%d", n), func(b *testing.B) {
+			b.SetBytes(int64(n * n))
+			for b.Loop() {
+				if err := cpu.HashRows(context.Background(), cpu.WrapInt8(m8), []byte("prefix"), out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func TestHashRowsAndProject(t *testing.T) {
+	cpu := NewCPU()
+	rng := rand.New(rand.NewPCG(9, 9))
+	a := randInt8(rng, 300, 300)
+	a32 := tensor.NewInt32(300, 300)
+	for i := range a32.Data {
+		a32.Data[i] = int32(rng.Uint32())
+	}
+	out := make([][32]byte, 300)
+	require.NoError(t, cpu.HashRows(context.Background(), cpu.WrapInt8(a), []byte("p"), out))
+	for i := 0; i < 300; i++ {
+		want := sha256.Sum256(append(append([]byte("p"), byte(i>>24), byte(i>>16), byte(i>>8), byte(i)), tensor.Int8Bytes(nil, a.Row(i))...))
+		require.Equal(t, want, out[i])
+	}
+	require.NoError(t, cpu.HashRows(context.Background(), cpu.WrapInt32(a32), []byte("p"), out))
+	for i := 0; i < 300; i++ {
+		want := sha256.Sum256(append(append([]byte("p"), byte(i>>24), byte(i>>16), byte(i>>8), byte(i)), tensor.Int32Bytes(nil, a32.Row(i))...))
+		require.Equal(t, want, out[i])
+	}
+	r := make([]field.Elem, 300)
+	for i := range r {
+		r[i] = field.New(rng.Uint64())
+	}
+	proj := make([]field.Elem, 300)
+	require.NoError(t, cpu.Project(context.Background(), cpu.WrapInt32(a32), r, proj))
+	for i := range proj {
+		require.Equal(t, field.DotInt32(a32.Row(i), r), proj[i])
+	}
+	require.ErrorIs(t, cpu.Project(context.Background(), cpu.WrapInt32(a32), r[:5], proj), ErrShape)
 }

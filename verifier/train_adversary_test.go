@@ -252,3 +252,5 @@ func TestDatasetRoot(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, verifier.FashionMNISTRoot, tree.Root())
 }
+
+func defaultTrainConfig() model.Config { return model.DefaultConfig() }

@@ -1,0 +1,105 @@
+package prover_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/seed46f70faa/trainproof/bundle"
+	"github.com/seed46f70faa/trainproof/commit"
+	"github.com/seed46f70faa/trainproof/internal/synth"
+	"github.com/seed46f70faa/trainproof/matmul"
+	"github.com/seed46f70faa/trainproof/model"
+	"github.com/seed46f70faa/trainproof/protocol"
+	"github.com/seed46f70faa/trainproof/prover"
+	"github.com/seed46f70faa/trainproof/verifier"
+)
+
+func TestKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "miner.key")
+	pub, err := prover.GenerateKey(path)
+	require.NoError(t, err)
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	_, err = prover.GenerateKey(path)
+	require.Error(t, err, "an existing key is never overwritten")
+	key, err := prover.ReadKey(path)
+	require.NoError(t, err)
+	require.True(t, pub.Equal(key.Public()))
+	require.NoError(t, os.WriteFile(path+".bad", []byte("not a key"), 0o600))
+	_, err = prover.ReadKey(path + ".bad")
+	require.Error(t, err)
+}
+
+// TestBeaconFlow drives a beacon-mode training task the way a network
+// would: the miner publishes its answer commitment, then gets the nonce.
+func TestBeaconFlow(t *testing.T) {
+	data := synth.Dataset(5)
+	cfg := model.DefaultConfig()
+	cfg.Layers, cfg.GradShifts, cfg.Batch = []int{16}, []int{8}, 8
+	tr, err := prover.NewTrainer(cfg, 4, protocol.ModeBeacon, data, matmul.NewCPU())
+	require.NoError(t, err)
+	_, key, _ := ed25519.GenerateKey(nil)
+	root := tr.Task.DatasetRoot
+	nonces := map[uint64][32]byte{}
+	chain := verifier.NewChain()
+	for s := 0; s < 3; s++ {
+		pd, _, err := tr.Step(context.Background(), key.Public().(ed25519.PublicKey))
+		require.NoError(t, err)
+		// The verifier issues a nonce only after seeing pd.Commitment.
+		nonce := [32]byte{byte(s), 0xbe}
+		nonces[uint64(s)] = nonce
+		_, enc, err := pd.Finish(bundle.Sampled, nonce, key)
+		require.NoError(t, err)
+		b, err := bundle.Decode(enc, 0)
+		require.NoError(t, err)
+		res, err := verifier.Verify(b, verifier.Options{DatasetRoot: &root, Nonce: func(_ commit.Hash, step uint64) ([32]byte, bool) {
+			n, ok := nonces[step]
+			return n, ok
+		}})
+		require.NoError(t, err)
+		require.NoError(t, chain.Add(res))
+	}
+	require.Error(t, tr.Run(context.Background(), prover.TrainOptions{Steps: 1, Key: key}), "Run needs Fiat–Shamir")
+}
+
+// BenchmarkProverOverhead measures, in one run, a matmul unit's compute and
+// the prover's extra work (commit: hash every row and build the trees;
+// answer the projections; open, encode and sign) on the CPU.
+func BenchmarkProverOverhead(b *testing.B) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	for _, n := range []int{512, 1024, 2048} {
+		task := protocol.Task{Work: protocol.WorkMatMul, Mode: protocol.ModeFiatShamir, Samples: 32,
+			MatMul: protocol.MatMulSpec{M: uint32(n), K: uint32(n), N: uint32(n), Seed: 1}}
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			var compute, prove time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				st, err := prover.MatMulStep(context.Background(), matmul.NewCPU(), task)
+				if err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				pd, err := prover.Commit(context.Background(), st, key.Public().(ed25519.PublicKey))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, _, err := pd.Finish(bundle.Sampled, [32]byte{}, key); err != nil {
+					b.Fatal(err)
+				}
+				compute += t1.Sub(t0)
+				prove += time.Since(t1)
+			}
+			b.ReportMetric(compute.Seconds()/float64(b.N), "compute-s/op")
+			b.ReportMetric(prove.Seconds()/float64(b.N), "prove-s/op")
+			b.ReportMetric(100*prove.Seconds()/compute.Seconds(), "overhead-%")
+		})
+	}
+}
