@@ -58,7 +58,7 @@ func DefaultConfig() Config {
 		Layers:       []int{256, 128},
 		Batch:        128,
 		Seed:         1,
-		InitAmp:      48,
+		InitAmp:      32,
 		WeightShift:  14,
 		LogitShift:   7,
 		GradShifts:   []int{8, 8},
