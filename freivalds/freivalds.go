@@ -10,10 +10,10 @@ package freivalds
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 
 	"github.com/seed46f70faa/trainproof/field"
+	"github.com/seed46f70faa/trainproof/internal/par"
 	"github.com/seed46f70faa/trainproof/tensor"
 )
 
@@ -24,14 +24,14 @@ func Check(a, b *tensor.Int8, c *tensor.Int32, r []field.Elem) (ok bool, row int
 		return false, -1, fmt.Errorf("freivalds: shapes %d×%d · %d×%d → %d×%d with |r| = %d", a.Rows, a.Cols, b.Rows, b.Cols, c.Rows, c.Cols, len(r))
 	}
 	q := make([]field.Elem, b.Rows)
-	parallel(b.Rows, func(lo, hi int) {
+	par.Range(b.Rows, workers(b.Rows), func(lo, hi int) {
 		for j := lo; j < hi; j++ {
 			q[j] = field.DotInt8(b.Row(j), r)
 		}
 	})
 	var mu sync.Mutex
 	first := -1
-	parallel(a.Rows, func(lo, hi int) {
+	par.Range(a.Rows, workers(a.Rows), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			if field.DotInt8(a.Row(i), q) != field.DotInt32(c.Row(i), r) {
 				mu.Lock()
@@ -46,21 +46,9 @@ func Check(a, b *tensor.Int8, c *tensor.Int32, r []field.Elem) (ok bool, row int
 	return first < 0, first, nil
 }
 
-// parallel splits [0, n) over the cores.
-func parallel(n int, f func(lo, hi int)) {
-	w := runtime.GOMAXPROCS(0)
+func workers(n int) int {
 	if n < 256 {
-		w = 1
+		return 1
 	}
-	chunk := (n + w - 1) / w
-	var wg sync.WaitGroup
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
-	}
-	wg.Wait()
+	return 0
 }

@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/seed46f70faa/trainproof/field"
+	"github.com/seed46f70faa/trainproof/internal/par"
 	"github.com/seed46f70faa/trainproof/tensor"
 )
 
@@ -170,7 +171,7 @@ func (c *CPU) Project(ctx context.Context, b Buffer, r []field.Elem, out []field
 	if len(r) != cols || len(out) != rows {
 		return fmt.Errorf("%w: project %d×%d with |r| = %d, |out| = %d", ErrShape, rows, cols, len(r), len(out))
 	}
-	parallelRange(rows, workersFor(rows*cols), func(lo, hi int) {
+	par.Range(rows, workersFor(rows*cols), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			if cb.i8 != nil {
 				out[i] = field.DotInt8(cb.i8.Row(i), r)
@@ -191,7 +192,7 @@ func (c *CPU) HashRows(ctx context.Context, b Buffer, prefix []byte, out [][32]b
 	if len(out) != rows {
 		return fmt.Errorf("%w: %d hashes for %d rows", ErrShape, len(out), rows)
 	}
-	parallelRange(rows, workersFor(rows*cols), func(lo, hi int) {
+	par.Range(rows, workersFor(rows*cols), func(lo, hi int) {
 		h := sha256.New()
 		var idx [4]byte
 		var scratch []byte

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/seed46f70faa/trainproof/internal/par"
 	"github.com/seed46f70faa/trainproof/tensor"
 )
 
@@ -57,7 +58,7 @@ func gemm(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *tens
 		workers = 1
 	}
 	// Pack A: row i of op(A).
-	parallelRange(m2, workers, func(lo, hi int) {
+	par.Range(m2, workers, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := s.ua[i*k : (i+1)*k]
 			if i >= m {
@@ -90,7 +91,7 @@ func gemm(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *tens
 		}
 		return b.Data[l*b.Cols+j]
 	}
-	parallelRange(np, workers, func(lo, hi int) {
+	par.Range(np, workers, func(lo, hi int) {
 		for jp := lo; jp < hi; jp++ {
 			row := s.p[jp*k : (jp+1)*k]
 			var s0, s1 int32
@@ -108,7 +109,7 @@ func gemm(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *tens
 	})
 	// Multiply: row pairs are split over the workers; every worker walks the
 	// same k and column blocks, so the P block it reads stays in cache.
-	parallelRange(m2/2, workers, func(lo, hi int) {
+	par.Range(m2/2, workers, func(lo, hi int) {
 		for kb := 0; kb < k; kb += kBlock {
 			ke := min(kb+kBlock, k)
 			for jb := 0; jb < np; jb += jBlock {
@@ -138,7 +139,7 @@ func gemm(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *tens
 	})
 	// Unbias.
 	bias := uint32(128 * 128 * k)
-	parallelRange(m, workers, func(lo, hi int) {
+	par.Range(m, workers, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			out := c.Data[i*n : (i+1)*n]
 			acc := s.accum[i*n2 : i*n2+n]
@@ -183,23 +184,4 @@ func kernel2x1(a0, a1 []uint8, p0 []uint64) (s00, s10 uint64) {
 		s10 += uint64(a1[l]) * y
 	}
 	return
-}
-
-// parallelRange splits [0, n) into contiguous parts, one per worker.
-func parallelRange(n, workers int, f func(lo, hi int)) {
-	if workers <= 1 || n < 2 {
-		f(0, n)
-		return
-	}
-	chunk := (n + workers - 1) / workers
-	var wg sync.WaitGroup
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
-	}
-	wg.Wait()
 }

@@ -12,11 +12,11 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"runtime"
-	"sync"
 
 	"github.com/seed46f70faa/trainproof/bundle"
 	"github.com/seed46f70faa/trainproof/commit"
 	"github.com/seed46f70faa/trainproof/field"
+	"github.com/seed46f70faa/trainproof/internal/par"
 	"github.com/seed46f70faa/trainproof/matmul"
 	"github.com/seed46f70faa/trainproof/model"
 	"github.com/seed46f70faa/trainproof/protocol"
@@ -167,27 +167,15 @@ func project(cpu *matmul.CPU, b matmul.Buffer, r []field.Elem) []field.Elem {
 
 // projectCols returns bᵀ·r: out[j] = Σ_i r[i]·b[i][j].
 func projectCols(b *tensor.Int8, r []field.Elem) []field.Elem {
-	workers := min(runtime.GOMAXPROCS(0), max(1, b.Cols/64))
 	out := make([]field.Elem, b.Cols)
-	var wg sync.WaitGroup
-	chunk := (b.Cols + workers - 1) / workers
-	for w := 0; w < workers; w++ {
-		lo, hi := w*chunk, min((w+1)*chunk, b.Cols)
-		if lo >= hi {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < b.Rows; i++ {
-				row := b.Row(i)[lo:hi]
-				for j, x := range row {
-					out[lo+j] = field.Add(out[lo+j], field.Mul(field.FromInt64(int64(x)), r[i]))
-				}
+	par.Range(b.Cols, min(runtime.GOMAXPROCS(0), max(1, b.Cols/64)), func(lo, hi int) {
+		for i := 0; i < b.Rows; i++ {
+			row := b.Row(i)[lo:hi]
+			for j, x := range row {
+				out[lo+j] = field.Add(out[lo+j], field.Mul(field.FromInt64(int64(x)), r[i]))
 			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 	return out
 }
 
@@ -285,18 +273,11 @@ func MatMulStep(ctx context.Context, be matmul.Backend, task protocol.Task) (*St
 }
 
 func genRows(m *tensor.Int8, seed uint64, which byte) {
-	var wg sync.WaitGroup
-	workers := runtime.GOMAXPROCS(0)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < m.Rows; i += workers {
-				protocol.GenRow(seed, which, i, m.Row(i))
-			}
-		}()
-	}
-	wg.Wait()
+	par.Range(m.Rows, 0, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			protocol.GenRow(seed, which, i, m.Row(i))
+		}
+	})
 }
 
 // TrainStep maps a training trace onto the plan of its task.
