@@ -13,11 +13,15 @@ import (
 	"github.com/seed46f70faa/trainproof/tensor"
 )
 
-// CPU is the pure-Go backend. Its buffers are host matrices.
-type CPU struct{}
+// CPU is the CPU backend. Its buffers are host matrices.
+type CPU struct {
+	path    Path
+	workers int
+}
 
-// NewCPU returns the CPU backend.
-func NewCPU() *CPU { return &CPU{} }
+// NewCPU returns the CPU backend on the fastest path this machine runs, or
+// on the path named by the environment variable TRAINPROOF_GEMM.
+func NewCPU() *CPU { return &CPU{path: defaultPath(), workers: runtime.GOMAXPROCS(0)} }
 
 type cpuBuf struct {
 	i8  *tensor.Int8
@@ -134,7 +138,22 @@ func (c *CPU) MatMul(ctx context.Context, ps []Product) error {
 		if err != nil {
 			return err
 		}
-		gemm(m, k, n, a.i8, p.TransA, b.i8, p.TransB, cc.i32)
+		workers := c.workers
+		if m*n*k < 1<<18 {
+			workers = 1
+		}
+		switch c.path {
+		case PathVNNI, PathAVX2:
+			s := simdPool.Get().(*simdScratch)
+			if c.path == PathVNNI {
+				gemmVNNI(m, k, n, a.i8, p.TransA, b.i8, p.TransB, cc.i32, s, workers)
+			} else {
+				gemmAVX2(m, k, n, a.i8, p.TransA, b.i8, p.TransB, cc.i32, s, workers)
+			}
+			simdPool.Put(s)
+		default:
+			gemm(m, k, n, a.i8, p.TransA, b.i8, p.TransB, cc.i32, workers)
+		}
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package matmul
 
 import (
-	"runtime"
 	"sync"
 
 	"github.com/seed46f70faa/trainproof/internal/par"
@@ -41,7 +40,7 @@ func grow[T any](s []T, n int) []T {
 }
 
 // gemm computes c = op(a)·op(b) exactly; shapes were checked by Product.Dims.
-func gemm(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *tensor.Int32) {
+func gemm(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *tensor.Int32, workers int) {
 	s := scratchPool.Get().(*gemmScratch)
 	defer scratchPool.Put(s)
 	m2, n2 := m+m&1, n+n&1
@@ -53,10 +52,6 @@ func gemm(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *tens
 	s.accum = grow(s.accum, m2*n2)
 	clear(s.accum)
 
-	workers := runtime.GOMAXPROCS(0)
-	if m*n*k < 1<<18 {
-		workers = 1
-	}
 	// Pack A: row i of op(A).
 	par.Range(m2, workers, func(lo, hi int) {
 		for i := lo; i < hi; i++ {

@@ -39,9 +39,22 @@ func shapeOf(rows, cols int, trans bool) (int, int) {
 
 // TestGEMMAgainstNaive: random shapes, every transpose combination, extreme values.
 func TestGEMMAgainstNaive(t *testing.T) {
+	for _, path := range Paths() {
+		t.Run(string(path), func(t *testing.T) { testAgainstNaive(t, path) })
+	}
+}
+
+// cpuOn returns a backend on path; every path must exist where Paths says.
+func cpuOn(t testing.TB, path Path) *CPU {
+	c, err := NewCPUPath(path)
+	require.NoError(t, err)
+	return c
+}
+
+func testAgainstNaive(t *testing.T, path Path) {
 	seed := uint64(20261124)
 	rng := rand.New(rand.NewPCG(seed, 1))
-	cpu := NewCPU()
+	cpu := cpuOn(t, path)
 	shapes := [][3]int{{1, 1, 1}, {1, 300, 1}, {1, 17, 9}, {9, 17, 1}, {2, 2, 2}, {3, 5, 7}, {64, 64, 64}, {65, 1025, 33}, {130, 70, 129}}
 	for i := 0; i < 40; i++ {
 		shapes = append(shapes, [3]int{1 + rng.IntN(90), 1 + rng.IntN(1200), 1 + rng.IntN(90)})
@@ -69,8 +82,14 @@ func TestGEMMAgainstNaive(t *testing.T) {
 // TestGEMMAgainstGonum uses gonum's float64 DGEMM as an independent
 // reference (float64 is exact for these magnitudes: |sum| < 2^31 < 2^53).
 func TestGEMMAgainstGonum(t *testing.T) {
+	for _, path := range Paths() {
+		t.Run(string(path), func(t *testing.T) { testAgainstGonum(t, path) })
+	}
+}
+
+func testAgainstGonum(t *testing.T, path Path) {
 	rng := rand.New(rand.NewPCG(7, 7))
-	cpu := NewCPU()
+	cpu := cpuOn(t, path)
 	for _, s := range [][3]int{{31, 257, 45}, {128, 784, 64}, {1, 4096, 3}, {200, 33, 199}} {
 		m, k, n := s[0], s[1], s[2]
 		a, b := randInt8(rng, m, k), randInt8(rng, k, n)
@@ -94,7 +113,13 @@ func TestGEMMAgainstGonum(t *testing.T) {
 // TestGEMMInnerLimit: k = MaxInner with every element −128 gives the largest
 // possible sum, 2^14·(2^17−1), exactly; one more is rejected.
 func TestGEMMInnerLimit(t *testing.T) {
-	cpu := NewCPU()
+	for _, path := range Paths() {
+		t.Run(string(path), func(t *testing.T) { testInnerLimit(t, path) })
+	}
+}
+
+func testInnerLimit(t *testing.T, path Path) {
+	cpu := cpuOn(t, path)
 	k := MaxInner
 	a, b := tensor.NewInt8(2, k), tensor.NewInt8(k, 3)
 	for i := range a.Data {
@@ -133,20 +158,58 @@ func TestBackendErrors(t *testing.T) {
 }
 
 func BenchmarkMatMul(b *testing.B) {
-	for _, n := range []int{256, 512, 1024, 2048} {
-		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			rng := rand.New(rand.NewPCG(1, uint64(n)))
-			cpu := NewCPU()
-			x, y, z := randInt8(rng, n, n), randInt8(rng, n, n), tensor.NewInt32(n, n)
-			ps := []Product{{A: cpu.WrapInt8(x), B: cpu.WrapInt8(y), C: cpu.WrapInt32(z)}}
-			for b.Loop() {
-				if err := cpu.MatMul(context.Background(), ps); err != nil {
-					b.Fatal(err)
+	for _, path := range Paths() {
+		for _, workers := range []int{1, 2} {
+			for _, n := range []int{256, 512, 1024, 2048, 4096} {
+				if path == PathGo && n > 2048 {
+					continue
 				}
+				b.Run(fmt.Sprintf("%s/cores=%d/n=%d", path, workers, n), func(b *testing.B) {
+					rng := rand.New(rand.NewPCG(1, uint64(n)))
+					cpu := cpuOn(b, path)
+					cpu.SetWorkers(workers)
+					x, y, z := randInt8(rng, n, n), randInt8(rng, n, n), tensor.NewInt32(n, n)
+					ps := []Product{{A: cpu.WrapInt8(x), B: cpu.WrapInt8(y), C: cpu.WrapInt32(z)}}
+					for b.Loop() {
+						if err := cpu.MatMul(context.Background(), ps); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(2*float64(n*n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
+				})
 			}
-			b.ReportMetric(2*float64(n*n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
-		})
+		}
 	}
+}
+
+// FuzzPaths: every path computes the same bits as the reference on
+// fuzzer-chosen shapes and values.
+func FuzzPaths(f *testing.F) {
+	f.Add(uint8(3), uint16(5), uint8(7), uint64(1), false, true)
+	f.Add(uint8(1), uint16(300), uint8(1), uint64(2), true, false)
+	f.Fuzz(func(t *testing.T, m8 uint8, k16 uint16, n8 uint8, seed uint64, ta, tb bool) {
+		m, k, n := int(m8%70)+1, int(k16%2000)+1, int(n8%70)+1
+		rng := rand.New(rand.NewPCG(seed, 3))
+		ar, ac := shapeOf(m, k, ta)
+		br, bc := shapeOf(k, n, tb)
+		a, bm := randInt8(rng, ar, ac), randInt8(rng, br, bc)
+		want := tensor.NewInt32(m, n)
+		gemmNaive(m, k, n, a, ta, bm, tb, want)
+		for _, path := range Paths() {
+			cpu := cpuOn(t, path)
+			got := tensor.NewInt32(m, n)
+			require.NoError(t, cpu.MatMul(context.Background(), []Product{{A: cpu.WrapInt8(a), B: cpu.WrapInt8(bm), TransA: ta, TransB: tb, C: cpu.WrapInt32(got)}}))
+			require.Equal(t, want.Data, got.Data, "path %s shape %d×%d×%d", path, m, k, n)
+		}
+	})
+}
+
+func TestPathsAvailable(t *testing.T) {
+	require.Contains(t, Paths(), PathGo)
+	_, err := NewCPUPath("nonsense")
+	require.Error(t, err)
+	t.Setenv(EnvPath, string(PathGo))
+	require.Equal(t, PathGo, NewCPU().Path())
 }
 
 func BenchmarkGonumDgemm(b *testing.B) {
