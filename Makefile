@@ -57,9 +57,10 @@ bench:
 bench-onednn:
 	$(GO) test -tags onednn -run '^$$' -bench . -benchtime 3x ./matmul/onednn/
 
-# generate regenerates the avo micro-kernels (matmul/gemm_amd64.s).
+# generate regenerates the avo kernels (matmul/gemm_amd64.s, field/dot_amd64.s).
 generate:
 	cd matmul/_asm && $(GO) run . -out ../gemm_amd64.s -stubs ../gemm_amd64_stub.go -pkg matmul
+	cd field/_asm && $(GO) run . -out ../dot_amd64.s -stubs ../dot_amd64_stub.go -pkg field
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./bundle/

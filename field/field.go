@@ -68,8 +68,14 @@ func Dot(a, b []Elem) Elem {
 	return acc
 }
 
-// DotInt8 returns Σ row[i]·v[i] mod p, the Freivalds projection of one int8 row.
-func DotInt8(row []int8, v []Elem) Elem {
+// DotInt8 returns Σ row[i]·v[i] mod p, the Freivalds projection of one int8
+// row. len(v) must be at least len(row), and len(row) at most 2^24.
+func DotInt8(row []int8, v []Elem) Elem { return dotInt8(row, v) }
+
+// DotInt32 returns Σ row[i]·v[i] mod p, the Freivalds projection of one int32 row.
+func DotInt32(row []int32, v []Elem) Elem { return dotInt32(row, v) }
+
+func dotInt8Generic(row []int8, v []Elem) Elem {
 	// Split v[i] = lo + hi·2^31 with lo < 2^31, hi < 2^30: each partial product
 	// is below 2^38 in magnitude, so 2^25 of them fit an int64 exactly.
 	var slo, shi int64
@@ -82,8 +88,7 @@ func DotInt8(row []int8, v []Elem) Elem {
 	return Add(FromInt64(slo), Mul(FromInt64(shi), 1<<31))
 }
 
-// DotInt32 returns Σ row[i]·v[i] mod p, the Freivalds projection of one int32 row.
-func DotInt32(row []int32, v []Elem) Elem {
+func dotInt32Generic(row []int32, v []Elem) Elem {
 	// Split v[i] into three 21-bit limbs: |x·limb| < 2^52, so 2^11 terms fit an
 	// int64; fold every 1024 terms.
 	var acc Elem

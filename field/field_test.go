@@ -95,3 +95,21 @@ func BenchmarkDot(b *testing.B) {
 		}
 	})
 }
+
+// TestSIMDMatchesGeneric compares the dispatched projections with the
+// portable ones on every length up to 2100 (all tails of the vector loops).
+func TestSIMDMatchesGeneric(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	v := make([]Elem, 2100)
+	r8 := make([]int8, 2100)
+	r32 := make([]int32, 2100)
+	for i := range v {
+		v[i] = Elem(rng.Uint64() % P)
+		r8[i] = int8(rng.Uint32())
+		r32[i] = int32(rng.Uint32())
+	}
+	for n := 0; n <= len(v); n++ {
+		require.Equal(t, dotInt8Generic(r8[:n], v), DotInt8(r8[:n], v), "int8 n=%d", n)
+		require.Equal(t, dotInt32Generic(r32[:n], v), DotInt32(r32[:n], v), "int32 n=%d", n)
+	}
+}
