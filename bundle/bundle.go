@@ -83,9 +83,11 @@ type Bundle struct {
 	Answers []protocol.Answer
 	Nonce   [32]byte // beacon mode: the nonce the rows were sampled with
 
-	// Sampled: Open[m][k] is the opening of matrix m at its group's k-th sampled row.
+	// Sampled: Open[m][k] is the opening of matrix m at its group's k-th
+	// sampled row (nil for matrices that are not committed).
 	Open [][]Opening
-	// Full: Data[m] is matrix m's canonical bytes, all rows.
+	// Full: Data[m] is matrix m's canonical bytes, all rows (nil for
+	// matrices that are not committed).
 	Data [][]byte
 	// Train: the training examples of the opened batch rows (sampled) or of
 	// every batch row (full), in row order.
@@ -141,6 +143,9 @@ func size(b *Bundle, plan *protocol.Plan, taskLen int, limit uint64) (uint64, er
 		}
 	}
 	for _, m := range plan.Matrices {
+		if !m.Committed() {
+			continue
+		}
 		rows := uint64(m.Rows)
 		per := uint64(m.RowBytes())
 		if b.Variant == Sampled {
@@ -219,6 +224,9 @@ func Encode(b *Bundle, key ed25519.PrivateKey) ([]byte, error) {
 			for k := 0; k < plan.Samples(g); k++ {
 				for _, m := range plan.Groups[g].Matrices {
 					ms := plan.Matrices[m]
+					if !ms.Committed() {
+						continue
+					}
 					if len(b.Open[m]) != plan.Samples(g) {
 						return nil, fmt.Errorf("%w: matrix %s has %d openings, want %d", ErrFormat, ms.Name, len(b.Open[m]), plan.Samples(g))
 					}
@@ -238,6 +246,9 @@ func Encode(b *Bundle, key ed25519.PrivateKey) ([]byte, error) {
 			return nil, fmt.Errorf("%w: data for %d matrices, want %d", ErrFormat, len(b.Data), len(plan.Matrices))
 		}
 		for m, ms := range plan.Matrices {
+			if !ms.Committed() {
+				continue
+			}
 			if len(b.Data[m]) != ms.Rows*ms.RowBytes() {
 				return nil, fmt.Errorf("%w: matrix %s has %d bytes, want %d", ErrFormat, ms.Name, len(b.Data[m]), ms.Rows*ms.RowBytes())
 			}
@@ -319,6 +330,9 @@ func Decode(in []byte, limit int) (*Bundle, error) {
 	b.Roots = make([]commit.Hash, len(plan.Matrices))
 	for i := range b.Roots {
 		copy(b.Roots[i][:], r.next(32))
+		if !plan.Matrices[i].Committed() && b.Roots[i] != (commit.Hash{}) {
+			return nil, fmt.Errorf("%w: matrix %s is derived from the task, its root must be zero", ErrFormat, plan.Matrices[i].Name)
+		}
 	}
 	b.Answers = make([]protocol.Answer, len(plan.Products))
 	for i, p := range plan.Products {
@@ -339,19 +353,25 @@ func Decode(in []byte, limit int) (*Bundle, error) {
 		for g := range plan.Groups {
 			s := plan.Samples(g)
 			for _, m := range plan.Groups[g].Matrices {
-				b.Open[m] = make([]Opening, s)
+				if plan.Matrices[m].Committed() {
+					b.Open[m] = make([]Opening, s)
+				}
 			}
 			for k := 0; k < s; k++ {
 				for _, m := range plan.Groups[g].Matrices {
 					ms := plan.Matrices[m]
-					b.Open[m][k] = Opening{Data: r.next(ms.RowBytes()), Path: r.hashes(commit.Depth(ms.Rows))}
+					if ms.Committed() {
+						b.Open[m][k] = Opening{Data: r.next(ms.RowBytes()), Path: r.hashes(commit.Depth(ms.Rows))}
+					}
 				}
 			}
 		}
 	} else {
 		b.Data = make([][]byte, len(plan.Matrices))
 		for m, ms := range plan.Matrices {
-			b.Data[m] = r.next(ms.Rows * ms.RowBytes())
+			if ms.Committed() {
+				b.Data[m] = r.next(ms.Rows * ms.RowBytes())
+			}
 		}
 	}
 	b.Examples = make([]Example, batchRows(b, plan))

@@ -21,7 +21,15 @@ type MatrixSpec struct {
 	// step t's M′_l and step t+1's M_l have the same root.
 	Weights bool
 	Next    bool // M′_l: the weights of the next step
+	// Derived matrices are functions of the task alone (the matmul operands,
+	// GenRow): they are not committed (their root is all zero), bundles
+	// carry none of their rows, and the verifier derives the rows it needs.
+	// Nothing a miner sends can make them other than the task says.
+	Derived byte // 0, or the GenRow name ('A' or 'B')
 }
+
+// Committed reports whether the matrix has a Merkle tree and travels in bundles.
+func (m MatrixSpec) Committed() bool { return m.Derived == 0 }
 
 // RowBytes is the size of one row's canonical encoding.
 func (m MatrixSpec) RowBytes() int { return m.Cols * m.Kind.Size() }
@@ -151,6 +159,8 @@ func NewPlan(t Task) (*Plan, error) {
 		p.MatA = add("A", tensor.KindInt8, m, k, 0, 0)
 		p.MatC = add("C", tensor.KindInt32, m, n, 0, 0)
 		p.MatB = add("B", tensor.KindInt8, k, n, 1, 0)
+		p.Matrices[p.MatA].Derived = 'A'
+		p.Matrices[p.MatB].Derived = 'B'
 		p.Groups = []GroupSpec{{Name: "rows", Rows: m}, {Name: "inner", Rows: k}}
 		p.Products = []ProductSpec{{Name: "C = A·B", C: p.MatC, A: Operand{Matrix: p.MatA}, B: Operand{Matrix: p.MatB}, M: m, K: k, N: n}}
 	}

@@ -96,6 +96,11 @@ func Commit(ctx context.Context, s *Step, signer ed25519.PublicKey) (*Pending, e
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		if !plan.Matrices[i].Committed() {
+			pd.trees = append(pd.trees, nil)
+			pd.roots = append(pd.roots, commit.Hash{})
+			continue
+		}
 		m := s.Matrices[i]
 		buf := wrap(cpu, m)
 		leaves := make([]commit.Hash, plan.Matrices[i].Rows)
@@ -195,6 +200,9 @@ func (pd *Pending) Finish(variant bundle.Variant, nonce [32]byte, key ed25519.Pr
 	case bundle.Sampled:
 		b.Open = make([][]bundle.Opening, len(plan.Matrices))
 		for m, ms := range plan.Matrices {
+			if !ms.Committed() {
+				continue
+			}
 			for _, i := range sampled[ms.Group] {
 				b.Open[m] = append(b.Open[m], bundle.Opening{Data: s.Matrices[m].rowBytes(nil, i), Path: pd.trees[m].Path(i)})
 			}
@@ -207,6 +215,9 @@ func (pd *Pending) Finish(variant bundle.Variant, nonce [32]byte, key ed25519.Pr
 	case bundle.Full:
 		b.Data = make([][]byte, len(plan.Matrices))
 		for m, ms := range plan.Matrices {
+			if !ms.Committed() {
+				continue
+			}
 			buf := make([]byte, 0, ms.Rows*ms.RowBytes())
 			for i := 0; i < ms.Rows; i++ {
 				buf = s.Matrices[m].rowBytes(buf, i)

@@ -113,7 +113,7 @@ func TestMatMulCheats(t *testing.T) {
 				a.Data[i] = int8(rng.IntN(256) - 128)
 			}
 			recompute(t, st, p)
-		}, "A", "operand derived from the task seed"},
+		}, "A", "A·q = C·r"},
 		{"reordered rows", func(st *prover.Step, p *protocol.Plan) {
 			c := st.Matrices[p.MatC].I32
 			r0, r1 := append([]int32(nil), c.Row(0)...), c.Row(1)
