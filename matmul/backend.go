@@ -49,6 +49,13 @@ type Product struct {
 	A, B           Buffer
 	TransA, TransB bool
 	C              Buffer
+
+	// RowHashes, when not nil, asks the backend to hash every row of C as
+	// HashRows would (with HashPrefix) while computing the product, so that
+	// the commitment rides in the product's epilogue instead of another pass
+	// over C. len(RowHashes) must be C's rows.
+	RowHashes  [][32]byte
+	HashPrefix []byte
 }
 
 // Dims returns m, k, n of the product, checking the shapes.
@@ -72,6 +79,9 @@ func (p Product) Dims() (m, k, n int, err error) {
 	}
 	if k > MaxInner {
 		return 0, 0, 0, fmt.Errorf("%w: k = %d > %d", ErrOverflow, k, MaxInner)
+	}
+	if p.RowHashes != nil && len(p.RowHashes) != m {
+		return 0, 0, 0, fmt.Errorf("%w: %d row hashes for %d rows", ErrShape, len(p.RowHashes), m)
 	}
 	return m, k, n, nil
 }

@@ -142,17 +142,25 @@ func (c *CPU) MatMul(ctx context.Context, ps []Product) error {
 		if m*n*k < 1<<18 {
 			workers = 1
 		}
+		var hash *rowHasher
+		if p.RowHashes != nil {
+			hash = &rowHasher{prefix: p.HashPrefix, out: p.RowHashes}
+		}
 		switch c.path {
-		case PathVNNI, PathAVX2:
+		case PathVNNI:
 			s := simdPool.Get().(*simdScratch)
-			if c.path == PathVNNI {
-				gemmVNNI(m, k, n, a.i8, p.TransA, b.i8, p.TransB, cc.i32, s, workers)
-			} else {
-				gemmAVX2(m, k, n, a.i8, p.TransA, b.i8, p.TransB, cc.i32, s, workers)
-			}
+			gemmVNNI(m, k, n, a.i8, p.TransA, b.i8, p.TransB, cc.i32, s, workers, hash)
+			simdPool.Put(s)
+			hash = nil // hashed in the epilogue
+		case PathAVX2:
+			s := simdPool.Get().(*simdScratch)
+			gemmAVX2(m, k, n, a.i8, p.TransA, b.i8, p.TransB, cc.i32, s, workers)
 			simdPool.Put(s)
 		default:
 			gemm(m, k, n, a.i8, p.TransA, b.i8, p.TransB, cc.i32, workers)
+		}
+		if hash != nil { // paths without a fused epilogue hash afterwards
+			par.Range(m, workersFor(m*n), func(lo, hi int) { hash.rows(cc.i32, lo, hi) })
 		}
 	}
 	return nil
@@ -212,28 +220,51 @@ func (c *CPU) HashRows(ctx context.Context, b Buffer, prefix []byte, out [][32]b
 		return fmt.Errorf("%w: %d hashes for %d rows", ErrShape, len(out), rows)
 	}
 	par.Range(rows, workersFor(rows*cols), func(lo, hi int) {
-		h := sha256.New()
-		var idx [4]byte
-		var scratch []byte
-		for i := lo; i < hi; i++ {
-			h.Reset()
-			h.Write(prefix)
-			binary.BigEndian.PutUint32(idx[:], uint32(i))
-			h.Write(idx[:])
-			if cb.i8 != nil {
-				row := cb.i8.Row(i)
-				if len(row) > 0 {
-					h.Write(unsafe.Slice((*byte)(unsafe.Pointer(&row[0])), len(row)))
-				}
-			} else {
-				// Canonical bytes are little-endian; convert through a reused buffer.
-				scratch = tensor.Int32Bytes(scratch[:0], cb.i32.Row(i))
-				h.Write(scratch)
-			}
-			h.Sum(out[i][:0])
+		hr := rowHasher{prefix: prefix, out: out}
+		if cb.i8 != nil {
+			hr.rows8(cb.i8, lo, hi)
+		} else {
+			hr.rows(cb.i32, lo, hi)
 		}
 	})
 	return nil
+}
+
+// rowHasher computes out[i] = SHA-256(prefix ‖ uint32be(i) ‖ row_i bytes).
+type rowHasher struct {
+	prefix []byte
+	out    [][32]byte
+}
+
+func (hr *rowHasher) rows(m *tensor.Int32, lo, hi int) {
+	h := sha256.New()
+	var idx [4]byte
+	scratch := make([]byte, 0, 4*m.Cols)
+	for i := lo; i < hi; i++ {
+		h.Reset()
+		h.Write(hr.prefix)
+		binary.BigEndian.PutUint32(idx[:], uint32(i))
+		h.Write(idx[:])
+		// Canonical bytes are little-endian; convert through a reused buffer.
+		scratch = tensor.Int32Bytes(scratch[:0], m.Row(i))
+		h.Write(scratch)
+		h.Sum(hr.out[i][:0])
+	}
+}
+
+func (hr *rowHasher) rows8(m *tensor.Int8, lo, hi int) {
+	h := sha256.New()
+	var idx [4]byte
+	for i := lo; i < hi; i++ {
+		h.Reset()
+		h.Write(hr.prefix)
+		binary.BigEndian.PutUint32(idx[:], uint32(i))
+		h.Write(idx[:])
+		if row := m.Row(i); len(row) > 0 {
+			h.Write(unsafe.Slice((*byte)(unsafe.Pointer(&row[0])), len(row)))
+		}
+		h.Sum(hr.out[i][:0])
+	}
 }
 
 // workersFor uses every core for work of more than about 64 KiB.

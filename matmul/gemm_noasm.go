@@ -11,7 +11,7 @@ const (
 
 type simdScratch struct{}
 
-func gemmVNNI(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *tensor.Int32, s *simdScratch, workers int) {
+func gemmVNNI(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *tensor.Int32, s *simdScratch, workers int, hash *rowHasher) {
 	panic("matmul: no VNNI path in this build")
 }
 

@@ -39,7 +39,7 @@ type simdScratch struct {
 // a[6·panel+r][4q:4q+4] + 128; B in column panels of 64, bp[panel][q][v][c][0:4]
 // = b[4q:4q+4][64·panel+16v+c] (signed). Padding rows and columns are zero in
 // B, so they add nothing; padding rows of A are dropped when unpacking.
-func gemmVNNI(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *tensor.Int32, s *simdScratch, workers int) {
+func gemmVNNI(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *tensor.Int32, s *simdScratch, workers int, hash *rowHasher) {
 	const mr, nr = 6, 64
 	kq := (k + 3) / 4
 	mp, np := (m+mr-1)/mr, (n+nr-1)/nr
@@ -109,8 +109,25 @@ func gemmVNNI(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *
 			}
 		}
 	}
+	if hash != nil {
+		// Fused commitment: blocks of row panels, each finished across every
+		// column panel and then hashed while its rows are still in cache.
+		blocks := (mp + hashBlock - 1) / hashBlock
+		par.Range(blocks, workers, func(lo, hi int) {
+			for blk := lo; blk < hi; blk++ {
+				rp0, rp1 := blk*hashBlock, min((blk+1)*hashBlock, mp)
+				run(rp0, rp1, 0, np)
+				hash.rows(c, rp0*mr, min(rp1*mr, m))
+			}
+		})
+		return
+	}
 	split(mp, np, workers, run)
 }
+
+// hashBlock is the row panels per fused-hash block (64·6 rows: at n = 4096,
+// 6 MiB of C, and B is streamed once per block).
+const hashBlock = 64
 
 // gemmAVX2 computes c = op(a)·op(b) with the AVX2 kernel (int16 pairs, VPMADDWD).
 // Packing: ap[panel][q][r][0:2] = a[4·panel+r][2q:2q+2]; bp[panel][q][v][c][0:2] = b[2q:2q+2][16·panel+8v+c].

@@ -286,3 +286,28 @@ func TestHashRowsAndProject(t *testing.T) {
 	}
 	require.ErrorIs(t, cpu.Project(context.Background(), cpu.WrapInt32(a32), r[:5], proj), ErrShape)
 }
+
+// TestFusedRowHashes: hashing C in the product's epilogue gives exactly
+// HashRows' hashes, on every path and shape (including several hash blocks).
+func TestFusedRowHashes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, path := range Paths() {
+		cpu := cpuOn(t, path)
+		for _, s := range [][3]int{{1, 5, 3}, {7, 33, 65}, {6*hashBlock + 5, 40, 70}, {2*6*hashBlock + 1, 9, 130}} {
+			m, k, n := s[0], s[1], s[2]
+			a, b := randInt8(rng, m, k), randInt8(rng, k, n)
+			c := tensor.NewInt32(m, n)
+			fused := make([][32]byte, m)
+			require.NoError(t, cpu.MatMul(context.Background(), []Product{{A: cpu.WrapInt8(a), B: cpu.WrapInt8(b), C: cpu.WrapInt32(c), RowHashes: fused, HashPrefix: []byte("pfx")}}))
+			want := tensor.NewInt32(m, n)
+			gemmNaive(m, k, n, a, false, b, false, want)
+			require.Equal(t, want.Data, c.Data, "%s %v", path, s)
+			sep := make([][32]byte, m)
+			require.NoError(t, cpu.HashRows(context.Background(), cpu.WrapInt32(c), []byte("pfx"), sep))
+			require.Equal(t, sep, fused, "%s %v", path, s)
+		}
+	}
+	cpu := NewCPU()
+	err := cpu.MatMul(context.Background(), []Product{{A: cpu.WrapInt8(tensor.NewInt8(2, 2)), B: cpu.WrapInt8(tensor.NewInt8(2, 2)), C: cpu.WrapInt32(tensor.NewInt32(2, 2)), RowHashes: make([][32]byte, 3)}})
+	require.ErrorIs(t, err, ErrShape)
+}

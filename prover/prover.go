@@ -46,6 +46,9 @@ type Step struct {
 	Views map[int]*tensor.Int8
 	// Examples are the training examples of every batch row (train only).
 	Examples []bundle.Example
+	// Leaves holds row hashes already computed for some matrices (by the
+	// backend, in the product's epilogue); Commit hashes the others.
+	Leaves map[int][]commit.Hash
 }
 
 // Pending is a committed and answered step waiting for its row sample.
@@ -101,11 +104,12 @@ func Commit(ctx context.Context, s *Step, signer ed25519.PublicKey) (*Pending, e
 			pd.roots = append(pd.roots, commit.Hash{})
 			continue
 		}
-		m := s.Matrices[i]
-		buf := wrap(cpu, m)
-		leaves := make([]commit.Hash, plan.Matrices[i].Rows)
-		if err := cpu.HashRows(ctx, buf, commit.LeafPrefix(plan.MatrixDomain(pd.taskID, s.Step, i)), leaves); err != nil {
-			return nil, err
+		leaves := s.Leaves[i]
+		if leaves == nil {
+			leaves = make([]commit.Hash, plan.Matrices[i].Rows)
+			if err := cpu.HashRows(ctx, wrap(cpu, s.Matrices[i]), commit.LeafPrefix(plan.MatrixDomain(pd.taskID, s.Step, i)), leaves); err != nil {
+				return nil, err
+			}
 		}
 		t, err := commit.New(leaves)
 		if err != nil {
@@ -242,45 +246,79 @@ func (pd *Pending) Roots() []commit.Hash { return pd.roots }
 
 // MatMulStep runs a matmul work unit on a backend and returns its step.
 func MatMulStep(ctx context.Context, be matmul.Backend, task protocol.Task) (*Step, error) {
+	a, b, err := MatMulOperands(task)
+	if err != nil {
+		return nil, err
+	}
+	return MatMulOn(ctx, be, task, a, b)
+}
+
+// MatMulOperands derives a matmul unit's operands A and B from its seed.
+func MatMulOperands(task protocol.Task) (a, b *tensor.Int8, err error) {
+	if err := task.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if task.Work != protocol.WorkMatMul {
+		return nil, nil, fmt.Errorf("prover: task is %v, not matmul", task.Work)
+	}
+	sp := task.MatMul
+	a = tensor.NewInt8(int(sp.M), int(sp.K))
+	b = tensor.NewInt8(int(sp.K), int(sp.N))
+	genRows(a, sp.Seed, 'A')
+	genRows(b, sp.Seed, 'B')
+	return a, b, nil
+}
+
+// MatMulOn computes C = A·B for a matmul unit whose operands are already
+// derived, hashing C's rows in the product's epilogue.
+func MatMulOn(ctx context.Context, be matmul.Backend, task protocol.Task, a, b *tensor.Int8) (*Step, error) {
 	plan, err := protocol.NewPlan(task)
 	if err != nil {
 		return nil, err
 	}
-	if task.Work != protocol.WorkMatMul {
-		return nil, fmt.Errorf("prover: task is %v, not matmul", task.Work)
-	}
 	sp := task.MatMul
-	a := tensor.NewInt8(int(sp.M), int(sp.K))
-	b := tensor.NewInt8(int(sp.K), int(sp.N))
-	genRows(a, sp.Seed, 'A')
-	genRows(b, sp.Seed, 'B')
-	ab, err := be.UploadInt8(a)
-	if err != nil {
-		return nil, err
-	}
-	defer be.Free(ab)
-	bb, err := be.UploadInt8(b)
-	if err != nil {
-		return nil, err
-	}
-	defer be.Free(bb)
-	cb, err := be.Alloc(tensor.KindInt32, int(sp.M), int(sp.N))
-	if err != nil {
-		return nil, err
-	}
-	defer be.Free(cb)
-	if err := be.MatMul(ctx, []matmul.Product{{A: ab, B: bb, C: cb}}); err != nil {
-		return nil, err
-	}
 	c := tensor.NewInt32(int(sp.M), int(sp.N))
-	if err := be.DownloadInt32(cb, c); err != nil {
+	// C's rows are hashed in the product's epilogue (a unit is step 0).
+	leaves := make([]commit.Hash, sp.M)
+	prefix := commit.LeafPrefix(plan.MatrixDomain(task.ID(), 0, plan.MatC))
+	if cpu, ok := be.(*matmul.CPU); ok {
+		// Host memory is the CPU backend's memory: no copies.
+		err := cpu.MatMul(ctx, []matmul.Product{{A: cpu.WrapInt8(a), B: cpu.WrapInt8(b), C: cpu.WrapInt32(c), RowHashes: leaves, HashPrefix: prefix}})
+		if err != nil {
+			return nil, err
+		}
+	} else if err := matMulDevice(ctx, be, a, b, c, leaves, prefix); err != nil {
 		return nil, err
 	}
-	st := &Step{Task: task, Matrices: make([]Matrix, len(plan.Matrices))}
+	st := &Step{Task: task, Matrices: make([]Matrix, len(plan.Matrices)), Leaves: map[int][]commit.Hash{plan.MatC: leaves}}
 	st.Matrices[plan.MatA] = Matrix{I8: a}
 	st.Matrices[plan.MatB] = Matrix{I8: b}
 	st.Matrices[plan.MatC] = Matrix{I32: c}
 	return st, nil
+}
+
+// matMulDevice runs the product on a backend with its own memory: upload,
+// multiply (hashing C's rows on the device), download.
+func matMulDevice(ctx context.Context, be matmul.Backend, a, b *tensor.Int8, c *tensor.Int32, leaves []commit.Hash, prefix []byte) error {
+	ab, err := be.UploadInt8(a)
+	if err != nil {
+		return err
+	}
+	defer be.Free(ab)
+	bb, err := be.UploadInt8(b)
+	if err != nil {
+		return err
+	}
+	defer be.Free(bb)
+	cb, err := be.Alloc(tensor.KindInt32, c.Rows, c.Cols)
+	if err != nil {
+		return err
+	}
+	defer be.Free(cb)
+	if err := be.MatMul(ctx, []matmul.Product{{A: ab, B: bb, C: cb, RowHashes: leaves, HashPrefix: prefix}}); err != nil {
+		return err
+	}
+	return be.DownloadInt32(cb, c)
 }
 
 func genRows(m *tensor.Int8, seed uint64, which byte) {

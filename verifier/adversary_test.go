@@ -128,6 +128,7 @@ func TestMatMulCheats(t *testing.T) {
 				p, err := protocol.NewPlan(task)
 				require.NoError(t, err)
 				c.cheat(st, p)
+				st.Leaves = nil // the cheating miner commits to what it sends
 				b, _ := prove(t, st, variant, key, [32]byte{})
 				_, err = verifier.Verify(b, verifier.Options{})
 				requireCheck(t, err, c.matrix, c.check)
@@ -250,6 +251,7 @@ func TestSampledEscapeRates(t *testing.T) {
 		for i := 0; i < bad; i++ {
 			st.Matrices[p.MatC].I32.Row(i * (n / bad))[i%8] += int32(i + 1)
 		}
+		st.Leaves = nil
 		pd, err := prover.Commit(context.Background(), st, pub(key))
 		require.NoError(t, err)
 		escaped := 0
