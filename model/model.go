@@ -49,14 +49,6 @@ type Config struct {
 	LRDecayEvery        int
 	// DecayShift: weight decay, M −= roundShift(M, DecayShift) each step (0: none).
 	DecayShift int
-
-	// Experimental (tuning only).
-	XStoch   int   // 1: stochastic rounding in BackActRow; 2: also LossGradRow
-	XLayerLR []int // extra LR shift per layer (len L), may be negative
-	XCenter  int   // input: 1 subtract constant XCenterVal; 2 subtract row mean
-	XCenterVal int
-	XBias    int   // 1: input pixel 0 := 127; 2: also hidden unit 0 := 127
-	XTrueGrad int  // 1: BackActRow scales by the ActRow shift of the row
 }
 
 // DefaultConfig is the tuned 784-256-128-10 network (see docs/BENCHMARKS.md
@@ -201,27 +193,8 @@ func clamp(x, lo, hi int64) int64 {
 
 // InputRow maps pixels 0..255 to int8 0..127 (pixel >> 1).
 func (c Config) InputRow(img []byte, out []int8) {
-	switch c.XCenter {
-	case 0:
-		for i, p := range img {
-			out[i] = int8(p >> 1)
-		}
-	case 1:
-		for i, p := range img {
-			out[i] = int8(clamp(int64(p>>1)-int64(c.XCenterVal), -127, 127))
-		}
-	case 2:
-		var sum int64
-		for _, p := range img {
-			sum += int64(p >> 1)
-		}
-		mean := (sum + int64(len(img))/2) / int64(len(img))
-		for i, p := range img {
-			out[i] = int8(clamp(int64(p>>1)-mean, -127, 127))
-		}
-	}
-	if c.XBias > 0 {
-		out[0] = 127
+	for i, p := range img {
+		out[i] = int8(p >> 1)
 	}
 }
 
@@ -252,21 +225,6 @@ func (c Config) ActRow(layer int, z []int32, out []int8) {
 	for i, x := range z {
 		out[i] = int8(roundShift(max(int64(x), 0), s))
 	}
-	if c.XBias > 1 {
-		out[0] = 127
-	}
-}
-
-func actShift(z []int32) int {
-	var mx int64
-	for _, x := range z {
-		mx = max(mx, int64(x))
-	}
-	s := -7
-	for s < 32 && roundShift(mx, s) > 127 {
-		s++
-	}
-	return s
 }
 
 // exp2Table[k] = round(2^16 · 2^(−k/16)), k = 0..15.
@@ -307,27 +265,6 @@ func (c Config) LossGradRow(z []int32, label uint8, out []int8) {
 // clamp(roundShift(d, GradShifts[l−1]), ±127); elsewhere 0.
 func (c Config) BackActRow(layer int, d []int32, z []int32, out []int8) {
 	s := c.GradShifts[layer-1]
-	if c.XTrueGrad > 0 {
-		s += actShift(z) - c.XTrueGrad
-		if s < 0 {
-			s = 0
-		}
-	}
-	if c.XBias > 1 {
-		defer func() { out[0] = 0 }()
-	}
-	if c.XStoch > 0 {
-		h := rowHash(d)
-		for i, x := range d {
-			if z[i] > 0 {
-				r := int64(splitmix(h+uint64(i)*0x9e3779b97f4a7c15) & (1<<uint(s) - 1))
-				out[i] = int8(clamp((int64(x)+r)>>uint(s), -127, 127))
-			} else {
-				out[i] = 0
-			}
-		}
-		return
-	}
 	for i, x := range d {
 		if z[i] > 0 {
 			out[i] = int8(clamp(roundShift(int64(x), s), -127, 127))
@@ -350,9 +287,6 @@ func (c Config) LRShiftAt(step uint64) int {
 // out = clamp(m − roundShift(dw, LRShiftAt(step)), ±(127 << WeightShift)).
 func (c Config) UpdateRow(layer int, step uint64, m []int32, dw []int32, out []int32) {
 	s := c.LRShiftAt(step)
-	if c.XLayerLR != nil {
-		s += c.XLayerLR[layer-1]
-	}
 	lim := c.masterLimit()
 	for i := range m {
 		x := int64(m[i]) - roundShift(int64(dw[i]), s)
@@ -422,19 +356,4 @@ func (c Config) FloatLoss(z []int32, label uint8) float64 {
 		s += math.Exp(x - mx)
 	}
 	return math.Log(s) - (u[label] - mx)
-}
-
-func splitmix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
-
-func rowHash(d []int32) uint64 {
-	h := uint64(len(d))
-	for _, x := range d {
-		h = splitmix(h ^ uint64(uint32(x)))
-	}
-	return h
 }

@@ -1,0 +1,1 @@
+../../kernels/gemm_s8.cu

@@ -1,0 +1,59 @@
+// The emulated build of kernels/: the emulator and every kernel, compiled by
+// the host C++ compiler through cgo, and a table of launch trampolines.
+// The k_*.h files are symbolic links to the sources in kernels/: the Go build
+// cache hashes the headers of a cgo package's own directory, so a change to a
+// kernel rebuilds this package (TestKernelLinks keeps the links complete).
+#include "k_emu.cc.h"
+#include "k_gemm_s8.cu.h"
+
+#include <cstring>
+
+#include "kernels.h"
+
+namespace {
+
+template <typename T>
+T arg(uint64_t v) {
+  if constexpr (std::is_pointer<T>::value) {
+    return reinterpret_cast<T>(v);
+  } else {
+    return static_cast<T>(v);
+  }
+}
+
+void t_pack_s8(const uint64_t* a) {
+  pack_s8(arg<const int8_t*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2]), arg<long long>(a[3]),
+          arg<int8_t*>(a[4]), arg<long long>(a[5]), arg<long long>(a[6]));
+}
+void t_gemm_s8_tc(const uint64_t* a) {
+  gemm_s8_tc(arg<const int8_t*>(a[0]), arg<const int8_t*>(a[1]), arg<int32_t*>(a[2]), arg<long long>(a[3]),
+             arg<long long>(a[4]), arg<long long>(a[5]), arg<long long>(a[6]));
+}
+void t_project_i32(const uint64_t* a) {
+  project_i32(arg<const int32_t*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2]), arg<const uint64_t*>(a[3]),
+              arg<uint64_t*>(a[4]));
+}
+
+struct Entry {
+  const char* name;
+  int nargs;
+  emu::trampoline fn;
+};
+const Entry kernels[] = {
+    {"pack_s8", 7, t_pack_s8},
+    {"gemm_s8_tc", 7, t_gemm_s8_tc},
+    {"project_i32", 5, t_project_i32},
+};
+
+}  // namespace
+
+extern "C" const char* emu_launch(const char* name, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                                  unsigned bz, size_t smem, const uint64_t* args, int nargs) {
+  for (const Entry& e : kernels) {
+    if (strcmp(e.name, name) == 0) {
+      if (nargs != e.nargs) return "emulator: wrong number of kernel arguments";
+      return emu::launch(e.name, e.fn, {gx, gy, gz}, {bx, by, bz}, smem, args);
+    }
+  }
+  return "emulator: no such kernel";
+}

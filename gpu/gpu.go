@@ -1,0 +1,306 @@
+// Package gpu is the matmul.Backend that runs trainproof's CUDA kernels
+// (kernels/*.cu) on a Device: a real GPU through the CUDA driver (package
+// cgo/cuda, build tag cuda) or the SIMT emulator (package cgo/emu), which
+// runs the very same kernel sources on the CPU so that every test run
+// checks them bit for bit against the CPU backend.
+//
+// Matrices stay in device memory between products; Project computes
+// Freivalds projections on the device so that only field vectors cross the
+// bus.
+package gpu
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/seed46f70faa/trainproof/field"
+	"github.com/seed46f70faa/trainproof/matmul"
+	"github.com/seed46f70faa/trainproof/tensor"
+)
+
+// Device is what the backend needs of a GPU driver. Pointers are device
+// addresses; every kernel argument is one 64-bit slot.
+type Device interface {
+	Name() string
+	Alloc(size int) (uintptr, error)
+	Free(p uintptr) error
+	CopyHtoD(dst uintptr, src []byte) error
+	CopyDtoH(dst []byte, src uintptr) error
+	Launch(kernel string, grid, block [3]int, smem int, args ...uint64) error
+	Sync() error
+	MemInfo() (free, total uint64)
+}
+
+// ErrNoGPU is returned where a GPU build is needed and absent.
+var ErrNoGPU = errors.New("gpu: no CUDA device in this build (build with -tags cuda on a GPU machine, or use the emulator)")
+
+// Backend runs products on a Device.
+type Backend struct {
+	dev  Device
+	name string
+}
+
+// New returns a backend on dev; name is what bundles and reports call it
+// ("cuda", "emu").
+func New(dev Device, name string) *Backend { return &Backend{dev: dev, name: name} }
+
+type buf struct {
+	ptr        uintptr
+	kind       tensor.Kind
+	rows, cols int
+	freed      bool
+}
+
+func (b *buf) Kind() tensor.Kind       { return b.kind }
+func (b *buf) Shape() (rows, cols int) { return b.rows, b.cols }
+func (b *buf) bytes() int              { return b.rows * b.cols * b.kind.Size() }
+
+func (g *Backend) Name() string { return g.name }
+
+func (g *Backend) get(b matmul.Buffer) (*buf, error) {
+	x, ok := b.(*buf)
+	if !ok || x == nil || x.freed {
+		return nil, fmt.Errorf("%w: not a live %s buffer", matmul.ErrBuffer, g.name)
+	}
+	return x, nil
+}
+
+func (g *Backend) Alloc(kind tensor.Kind, rows, cols int) (matmul.Buffer, error) {
+	if rows <= 0 || cols <= 0 || kind.Size() == 0 {
+		return nil, fmt.Errorf("%w: alloc %v %d×%d", matmul.ErrShape, kind, rows, cols)
+	}
+	b := &buf{kind: kind, rows: rows, cols: cols}
+	p, err := g.dev.Alloc(b.bytes())
+	if err != nil {
+		return nil, err
+	}
+	b.ptr = p
+	return b, nil
+}
+
+func (g *Backend) UploadInt8(m *tensor.Int8) (matmul.Buffer, error) {
+	b, err := g.Alloc(tensor.KindInt8, m.Rows, m.Cols)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.dev.CopyHtoD(b.(*buf).ptr, int8Bytes(m.Data)); err != nil {
+		g.Free(b)
+		return nil, err
+	}
+	return b, nil
+}
+
+func (g *Backend) UploadInt32(m *tensor.Int32) (matmul.Buffer, error) {
+	b, err := g.Alloc(tensor.KindInt32, m.Rows, m.Cols)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.dev.CopyHtoD(b.(*buf).ptr, int32Bytes(m.Data)); err != nil {
+		g.Free(b)
+		return nil, err
+	}
+	return b, nil
+}
+
+func (g *Backend) DownloadInt8(b matmul.Buffer, dst *tensor.Int8) error {
+	x, err := g.get(b)
+	if err != nil {
+		return err
+	}
+	if x.kind != tensor.KindInt8 || x.rows != dst.Rows || x.cols != dst.Cols {
+		return fmt.Errorf("%w: download into %d×%d int8", matmul.ErrShape, dst.Rows, dst.Cols)
+	}
+	return g.dev.CopyDtoH(int8Bytes(dst.Data), x.ptr)
+}
+
+func (g *Backend) DownloadInt32(b matmul.Buffer, dst *tensor.Int32) error {
+	x, err := g.get(b)
+	if err != nil {
+		return err
+	}
+	if x.kind != tensor.KindInt32 || x.rows != dst.Rows || x.cols != dst.Cols {
+		return fmt.Errorf("%w: download into %d×%d int32", matmul.ErrShape, dst.Rows, dst.Cols)
+	}
+	return g.dev.CopyDtoH(int32Bytes(dst.Data), x.ptr)
+}
+
+func (g *Backend) Free(b matmul.Buffer) error {
+	x, err := g.get(b)
+	if err != nil {
+		return err
+	}
+	x.freed = true
+	return g.dev.Free(x.ptr)
+}
+
+func (g *Backend) Close() error { return nil }
+
+// Kernel launch shapes (kernels/gemm_s8.cu).
+const (
+	gemmTile    = 64
+	gemmThreads = 128
+	gemmSmem    = 2 * (gemmTile + gemmTile) * 48
+	kStep       = 32
+)
+
+func cdiv(a, b int) int { return (a + b - 1) / b }
+
+// pack lays op(x) out as a zero-padded rows×kp matrix with K contiguous.
+func (g *Backend) pack(src *buf, rows, cols int, trans bool, kp int) (uintptr, error) {
+	dst, err := g.dev.Alloc(rows * kp)
+	if err != nil {
+		return 0, err
+	}
+	n := rows * kp
+	t := uint64(0)
+	if trans {
+		t = 1
+	}
+	err = g.dev.Launch("pack_s8", [3]int{min(cdiv(n, 256), 4096), 1, 1}, [3]int{256, 1, 1}, 0,
+		uint64(src.ptr), uint64(rows), uint64(cols), t, uint64(dst), uint64(rows), uint64(kp))
+	if err != nil {
+		g.dev.Free(dst)
+		return 0, err
+	}
+	return dst, nil
+}
+
+func (g *Backend) MatMul(ctx context.Context, ps []matmul.Product) error {
+	for _, p := range ps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m, k, n, err := p.Dims()
+		if err != nil {
+			return err
+		}
+		a, err := g.get(p.A)
+		if err != nil {
+			return err
+		}
+		b, err := g.get(p.B)
+		if err != nil {
+			return err
+		}
+		c, err := g.get(p.C)
+		if err != nil {
+			return err
+		}
+		kp := cdiv(k, kStep) * kStep
+		// A' = op(A) as m×kp. With TransA, A is stored k×m: L[r][c] = A[c][r].
+		ap, err := g.pack(a, m, k, p.TransA, kp)
+		if err != nil {
+			return err
+		}
+		// B' = op(B)ᵀ as n×kp. Without TransB, B is stored k×n: L[r][c] = B[c][r].
+		bp, err := g.pack(b, n, k, !p.TransB, kp)
+		if err != nil {
+			g.dev.Free(ap)
+			return err
+		}
+		err = g.dev.Launch("gemm_s8_tc", [3]int{cdiv(n, gemmTile), cdiv(m, gemmTile), 1}, [3]int{gemmThreads, 1, 1}, gemmSmem,
+			uint64(ap), uint64(bp), uint64(c.ptr), uint64(m), uint64(n), uint64(kp), uint64(n))
+		g.dev.Free(ap)
+		g.dev.Free(bp)
+		if err != nil {
+			return err
+		}
+		if p.RowHashes != nil {
+			if err := g.HashRows(ctx, p.C, p.HashPrefix, p.RowHashes); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Project computes rows·r on the device for int32 matrices; int8 matrices
+// are projected on the host for now.
+func (g *Backend) Project(ctx context.Context, b matmul.Buffer, r []field.Elem, out []field.Elem) error {
+	x, err := g.get(b)
+	if err != nil {
+		return err
+	}
+	if len(r) != x.cols || len(out) != x.rows {
+		return fmt.Errorf("%w: project %d×%d with |r| = %d, |out| = %d", matmul.ErrShape, x.rows, x.cols, len(r), len(out))
+	}
+	if x.kind == tensor.KindInt8 {
+		h := tensor.NewInt8(x.rows, x.cols)
+		if err := g.DownloadInt8(b, h); err != nil {
+			return err
+		}
+		for i := range out {
+			out[i] = field.DotInt8(h.Row(i), r)
+		}
+		return nil
+	}
+	rp, err := g.dev.Alloc(8 * len(r))
+	if err != nil {
+		return err
+	}
+	defer g.dev.Free(rp)
+	op, err := g.dev.Alloc(8 * len(out))
+	if err != nil {
+		return err
+	}
+	defer g.dev.Free(op)
+	if err := g.dev.CopyHtoD(rp, elemBytes(r)); err != nil {
+		return err
+	}
+	const warps = 4
+	if err := g.dev.Launch("project_i32", [3]int{cdiv(x.rows, warps), 1, 1}, [3]int{32 * warps, 1, 1}, 0,
+		uint64(x.ptr), uint64(x.rows), uint64(x.cols), uint64(rp), uint64(op)); err != nil {
+		return err
+	}
+	return g.dev.CopyDtoH(elemBytes(out), op)
+}
+
+// HashRows hashes rows on the host after a download for now (a SHA-256 row
+// kernel is the next step).
+func (g *Backend) HashRows(ctx context.Context, b matmul.Buffer, prefix []byte, out [][32]byte) error {
+	x, err := g.get(b)
+	if err != nil {
+		return err
+	}
+	if len(out) != x.rows {
+		return fmt.Errorf("%w: %d hashes for %d rows", matmul.ErrShape, len(out), x.rows)
+	}
+	raw := make([]byte, x.bytes())
+	if err := g.dev.CopyDtoH(raw, x.ptr); err != nil {
+		return err
+	}
+	w := x.cols * x.kind.Size()
+	for i := range out {
+		h := sha256.New()
+		h.Write(prefix)
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(i)))
+		h.Write(raw[i*w : (i+1)*w]) // device memory is little-endian, like the canonical encoding
+		h.Sum(out[i][:0])
+	}
+	return nil
+}
+
+func int8Bytes(s []int8) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s))
+}
+
+func int32Bytes(s []int32) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), 4*len(s))
+}
+
+func elemBytes(s []field.Elem) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), 8*len(s))
+}
