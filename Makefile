@@ -6,7 +6,7 @@ SAMPLES   ?= 16
 OUT       ?= out/demo
 BIN       := bin
 
-.PHONY: all build deps data onednn demo test vet bench bench-onednn generate fuzz verifier-purego clean
+.PHONY: test-kernels all build deps data onednn demo test vet bench bench-onednn generate fuzz verifier-purego clean
 
 all: build
 
@@ -50,6 +50,11 @@ test: deps verifier-purego
 
 verifier-purego:
 	CGO_ENABLED=0 $(GO) build ./verifier/... ./cmd/verifier
+
+# test-kernels runs every CUDA kernel in kernels/ through the SIMT emulator
+# against the CPU backend, and the emulator's own tests.
+test-kernels:
+	$(GO) test -count=1 ./cgo/emu/ ./gpu/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...

@@ -5,6 +5,7 @@
 // kernel rebuilds this package (TestKernelLinks keeps the links complete).
 #include "k_emu.cc.h"
 #include "k_gemm_s8.cu.h"
+#include "k_selftest.cu.h"
 
 #include <cstring>
 
@@ -34,6 +35,18 @@ void t_project_i32(const uint64_t* a) {
               arg<uint64_t*>(a[4]));
 }
 
+void t_kat_mma(const uint64_t* a) {
+  kat_mma(arg<const int8_t*>(a[0]), arg<const int8_t*>(a[1]), arg<int32_t*>(a[2]), arg<int32_t*>(a[3]));
+}
+void t_kat_shfl(const uint64_t* a) { kat_shfl(arg<int32_t*>(a[0])); }
+void t_missing_wait(const uint64_t* a) {
+  missing_wait(arg<const int8_t*>(a[0]), arg<int8_t*>(a[1]), arg<long long>(a[2]));
+}
+void t_divergent_barrier(const uint64_t*) { divergent_barrier(); }
+void t_divergent_shfl(const uint64_t* a) { divergent_shfl(arg<int32_t*>(a[0])); }
+void t_smem_overrun(const uint64_t* a) { smem_overrun(arg<long long>(a[0])); }
+void t_gmem_overrun(const uint64_t* a) { gmem_overrun(arg<int8_t*>(a[0]), arg<long long>(a[1])); }
+
 struct Entry {
   const char* name;
   int nargs;
@@ -43,6 +56,14 @@ const Entry kernels[] = {
     {"pack_s8", 7, t_pack_s8},
     {"gemm_s8_tc", 7, t_gemm_s8_tc},
     {"project_i32", 5, t_project_i32},
+    // The emulator's own tests (kernels/emu/selftest.cu).
+    {"kat_mma", 4, t_kat_mma},
+    {"kat_shfl", 1, t_kat_shfl},
+    {"missing_wait", 3, t_missing_wait},
+    {"divergent_barrier", 0, t_divergent_barrier},
+    {"divergent_shfl", 1, t_divergent_shfl},
+    {"smem_overrun", 1, t_smem_overrun},
+    {"gmem_overrun", 2, t_gmem_overrun},
 };
 
 }  // namespace

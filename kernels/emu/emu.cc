@@ -19,7 +19,7 @@ namespace {
 enum class State { Ready, Barrier, Warp, Done };
 enum class Op { None, Mma, ShflIdx, ShflXor };
 
-constexpr size_t kStack = 256 * 1024;
+constexpr size_t kStack = 64 * 1024;  // per thread; kernels keep their state in registers-sized locals
 constexpr size_t kRedZone = 64;
 constexpr uint8_t kRedByte = 0xCB;
 constexpr uint8_t kPoison = 0xA5;
@@ -31,7 +31,7 @@ struct Copy {
 
 struct Thread {
   ucontext_t ctx;
-  std::vector<unsigned char> stack;
+  unsigned char* stack = nullptr;  // owned by the launch's stack pool
   dim3 tid;
   unsigned linear = 0;
   State state = State::Ready;
@@ -54,6 +54,7 @@ struct Launch {
   std::vector<unsigned char> smem;  // red zone | dynamic smem | red zone
   size_t smem_size = 0;
   std::vector<Thread> threads;
+  std::vector<unsigned char*> stacks;  // reused by every block of the launch
   ucontext_t sched;
   std::string err;
   uint64_t rng = 0;    // warp scheduling order
@@ -161,14 +162,15 @@ const char* op_name(Op op) {
 void run_block(Launch* l) {
   unsigned nthreads = l->block.x * l->block.y * l->block.z;
   l->threads.assign(nthreads, Thread{});
+  while (l->stacks.size() < nthreads) l->stacks.push_back(static_cast<unsigned char*>(malloc(kStack)));
   for (unsigned i = 0; i < nthreads; i++) {
     Thread& t = l->threads[i];
     t.linear = i;
     t.tid = {i % l->block.x, (i / l->block.x) % l->block.y, i / (l->block.x * l->block.y)};
-    t.stack.resize(kStack);
+    t.stack = l->stacks[i];
     getcontext(&t.ctx);
-    t.ctx.uc_stack.ss_sp = t.stack.data();
-    t.ctx.uc_stack.ss_size = t.stack.size();
+    t.ctx.uc_stack.ss_sp = t.stack;
+    t.ctx.uc_stack.ss_size = kStack;
     t.ctx.uc_link = nullptr;
     makecontext(&t.ctx, entry, 0);
   }
@@ -373,6 +375,7 @@ const char* launch(const char* name, trampoline fn, dim3 grid, dim3 block, size_
         run_block(&l);
       }
   cur_launch = nullptr;
+  for (unsigned char* st : l.stacks) free(st);
   if (l.err.empty()) return nullptr;
   err = l.err;
   return err.c_str();

@@ -1,0 +1,152 @@
+package emu
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func upload(t *testing.T, d *Device, b []byte) uintptr {
+	p, err := d.Alloc(len(b))
+	require.NoError(t, err)
+	require.NoError(t, d.CopyHtoD(p, b))
+	return p
+}
+
+func download32(t *testing.T, d *Device, p uintptr, n int) []int32 {
+	b := make([]byte, 4*n)
+	require.NoError(t, d.CopyDtoH(b, p))
+	out := make([]int32, n)
+	for i := range out {
+		out[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+// TestMmaKnownAnswer: distinct values placed by the PTX ISA fragment layout
+// of mma.m16n8k32 (.s8) give D = A·B, with each lane's results where the
+// layout says.
+func TestMmaKnownAnswer(t *testing.T) {
+	d := New(1 << 20)
+	defer d.Close()
+	var A [16][32]int8
+	var Bt [8][32]int8
+	a := make([]byte, 16*32)
+	b := make([]byte, 8*32)
+	for r := 0; r < 16; r++ {
+		for c := 0; c < 32; c++ {
+			A[r][c] = int8((r*37 + c*11) % 251)
+			a[r*32+c] = byte(A[r][c])
+		}
+	}
+	for n := 0; n < 8; n++ {
+		for k := 0; k < 32; k++ {
+			Bt[n][k] = int8((n*53 + k*7 + 3) % 249)
+			b[n*32+k] = byte(Bt[n][k])
+		}
+	}
+	pa, pb := upload(t, d, a), upload(t, d, b)
+	pd, err := d.Alloc(16 * 8 * 4)
+	require.NoError(t, err)
+	pl, err := d.Alloc(32 * 4 * 4)
+	require.NoError(t, err)
+	require.NoError(t, d.Launch("kat_mma", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, uint64(pa), uint64(pb), uint64(pd), uint64(pl)))
+	D := download32(t, d, pd, 16*8)
+	lanes := download32(t, d, pl, 32*4)
+	for r := 0; r < 16; r++ {
+		for c := 0; c < 8; c++ {
+			var want int32
+			for k := 0; k < 32; k++ {
+				want += int32(A[r][k]) * int32(Bt[c][k])
+			}
+			require.Equal(t, want, D[r*8+c], "D[%d][%d]", r, c)
+		}
+	}
+	// Lane l holds d_i at row l/4 + 8·(i/2), column 2·(l%4) + i%2.
+	for l := 0; l < 32; l++ {
+		for i := 0; i < 4; i++ {
+			require.Equal(t, D[(l/4+8*(i/2))*8+2*(l%4)+i%2], lanes[l*4+i], "lane %d d%d", l, i)
+		}
+	}
+}
+
+func TestShflKnownAnswer(t *testing.T) {
+	d := New(1 << 20)
+	defer d.Close()
+	p, err := d.Alloc(64 * 4)
+	require.NoError(t, err)
+	require.NoError(t, d.Launch("kat_shfl", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, uint64(p)))
+	out := download32(t, d, p, 64)
+	for l := 0; l < 32; l++ {
+		require.Equal(t, int32(((l+3)%32)*10), out[l])
+		require.Equal(t, int32((l^5)*10), out[32+l])
+	}
+}
+
+// TestMissingWait: without cp.async.wait_group the copy has not landed and
+// the kernel reads poison; with it, the data.
+func TestMissingWait(t *testing.T) {
+	d := New(1 << 20)
+	defer d.Close()
+	src := []byte("sixteen bytes!!!")
+	ps := upload(t, d, src)
+	pd, err := d.Alloc(16)
+	require.NoError(t, err)
+	got := make([]byte, 16)
+	require.NoError(t, d.Launch("missing_wait", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 16, uint64(ps), uint64(pd), 0))
+	require.NoError(t, d.CopyDtoH(got, pd))
+	require.NotEqual(t, src, got, "a copy that was never waited for must not land")
+	require.Equal(t, byte(0xA5), got[0])
+	require.NoError(t, d.Launch("missing_wait", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 16, uint64(ps), uint64(pd), 1))
+	require.NoError(t, d.CopyDtoH(got, pd))
+	require.Equal(t, src, got)
+}
+
+func TestDetectors(t *testing.T) {
+	d := New(1 << 20)
+	defer d.Close()
+	p, err := d.Alloc(64)
+	require.NoError(t, err)
+	err = d.Launch("divergent_barrier", [3]int{2, 1, 1}, [3]int{64, 1, 1}, 0)
+	require.ErrorContains(t, err, "divergent barrier")
+	require.ErrorContains(t, err, "kernel divergent_barrier, block (0,0,0), thread (1,0,0)")
+	err = d.Launch("divergent_shfl", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, uint64(p))
+	require.ErrorContains(t, err, "divergent warp collective")
+	err = d.Launch("smem_overrun", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 128, 128)
+	require.ErrorContains(t, err, "shared memory written out of bounds")
+	require.NoError(t, d.Launch("smem_overrun", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 128, 127))
+	err = d.Launch("gmem_overrun", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, uint64(p), 64)
+	require.ErrorContains(t, err, "wrote outside the allocation")
+	err = d.Launch("no_such_kernel", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0)
+	require.ErrorContains(t, err, "no such kernel")
+	err = d.Launch("kat_shfl", [3]int{1, 1, 1}, [3]int{2048, 1, 1}, 0, uint64(p))
+	require.ErrorContains(t, err, "bad launch")
+}
+
+func TestMemory(t *testing.T) {
+	d := New(1000)
+	defer d.Close()
+	_, err := d.Alloc(2000)
+	require.ErrorIs(t, err, ErrOutOfMemory)
+	p, err := d.Alloc(600)
+	require.NoError(t, err)
+	free, total := d.MemInfo()
+	require.Equal(t, uint64(400), free)
+	require.Equal(t, uint64(1000), total)
+	require.Error(t, d.CopyHtoD(p+500, make([]byte, 200)), "copies cannot cross an allocation's end")
+	require.NoError(t, d.Free(p))
+	require.Error(t, d.Free(p))
+}
+
+// BenchmarkFiberSwitches: a barrier per iteration in a 256-thread block.
+func BenchmarkLaunch(b *testing.B) {
+	d := New(1 << 20)
+	p, _ := d.Alloc(64 * 4)
+	for b.Loop() {
+		if err := d.Launch("kat_shfl", [3]int{8, 1, 1}, [3]int{256, 1, 1}, 0, uint64(p)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(8*256*3*b.N)/b.Elapsed().Seconds(), "switches/s")
+}
