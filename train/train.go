@@ -201,6 +201,15 @@ func (t *Trainer) Step(ctx context.Context) (*model.Trace, error) {
 // weights: accuracy (argmax of the logits, ties to the lowest class) and the
 // mean cross-entropy of the integer softmax.
 func (t *Trainer) Evaluate(ctx context.Context, set *dataset.Set) (accuracy, loss float64, err error) {
+	return t.EvaluateOn(ctx, set, t.be)
+}
+
+// EvaluateOn is Evaluate on another backend (evaluation is a report, not
+// part of any proof: an emulated GPU may hand it to the CPU).
+func (t *Trainer) EvaluateOn(ctx context.Context, set *dataset.Set, be matmul.Backend) (accuracy, loss float64, err error) {
+	saved := t.be
+	t.be = be
+	defer func() { t.be = saved }()
 	cfg, d := t.cfg, t.dims
 	L := len(d) - 1
 	ws := make([]*tensor.Int8, L)

@@ -99,12 +99,20 @@ func loadKey(path, dir string) ed25519.PrivateKey {
 	return key
 }
 
+// backend returns the named matmul backend: cpu, emu (the CUDA kernels in
+// the SIMT emulator; needs cgo), cuda (builds with the cuda tag) or auto.
 func backend(name string) matmul.Backend {
 	switch name {
 	case "cpu", "auto":
 		return matmul.NewCPU()
+	case "emu":
+		be, err := emuBackend()
+		if err != nil {
+			cli.Fatalf("prover", 2, "%v", err)
+		}
+		return be
 	}
-	cli.Fatalf("prover", 2, "backend %q is not in this build (built without the cuda tag: cpu only)", name)
+	cli.Fatalf("prover", 2, "backend %q is not in this build (available: cpu, emu; cuda needs -tags cuda on a GPU machine)", name)
 	return nil
 }
 
@@ -148,7 +156,7 @@ func trainCmd(ctx context.Context, args []string) {
 	data := fs.String("data", dataset.DefaultDir, "Fashion-MNIST directory")
 	full := fs.Bool("full", false, "write full-data bundles (every matrix) instead of sampled ones")
 	asJSON := fs.Bool("json", false, "print one JSON summary on stdout at the end")
-	be := fs.String("backend", "cpu", "matmul backend: cpu|cuda|auto")
+	be := fs.String("backend", "cpu", "matmul backend: cpu|emu|cuda|auto")
 	fs.Parse(args)
 	if *out == "" || *steps <= 0 {
 		cli.Fatalf(name, 2, "train needs --out DIR and --steps N > 0")
@@ -200,7 +208,12 @@ func trainCmd(ctx context.Context, args []string) {
 		cli.Fatalf(name, 1, "%v", err)
 	}
 	sum.StepsPerSecond = float64(*steps) / time.Since(start).Seconds()
-	acc, loss, err := t.Model().Evaluate(ctx, testSet)
+	// Evaluation is a report, not part of the proof: on the emulator it runs on the CPU.
+	evalBe := bk
+	if bk.Name() == "emu" {
+		evalBe = matmul.NewCPU()
+	}
+	acc, loss, err := t.Model().EvaluateOn(ctx, testSet, evalBe)
 	if err != nil {
 		cli.Fatalf(name, 1, "%v", err)
 	}
@@ -237,7 +250,7 @@ func matmulCmd(ctx context.Context, args []string) {
 	keyPath := fs.String("key", "", "miner key (default: a key beside FILE)")
 	full := fs.Bool("full", false, "write a full-data bundle")
 	out := fs.String("out", "", "bundle file")
-	be := fs.String("backend", "cpu", "matmul backend: cpu|cuda|auto")
+	be := fs.String("backend", "cpu", "matmul backend: cpu|emu|cuda|auto")
 	fs.Parse(args)
 	if *out == "" {
 		cli.Fatalf(name, 2, "matmul needs --out FILE")

@@ -133,3 +133,28 @@ func TestTrainCLI(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "stale bundle")
 }
+
+// TestEmuBackendSameBundles: the CUDA code path in the SIMT emulator and the
+// CPU backend write byte-identical bundles for the same seed and key.
+func TestEmuBackendSameBundles(t *testing.T) {
+	if _, err := os.Stat("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"); err != nil {
+		t.Skip("Fashion-MNIST not installed")
+	}
+	prover, _ := build(t)
+	dir := t.TempDir()
+	key := filepath.Join(dir, "k")
+	_, _, code := run(t, prover, "keygen", "--out", key)
+	require.Equal(t, 0, code)
+	args := []string{"train", "--steps", "2", "--batch", "16", "--layers", "32,16", "--samples", "4", "--key", key}
+	_, errOut, code := run(t, prover, append(args, "--backend", "cpu", "--out", filepath.Join(dir, "cpu"))...)
+	require.Equal(t, 0, code, errOut)
+	_, errOut, code = run(t, prover, append(args, "--backend", "emu", "--out", filepath.Join(dir, "emu"))...)
+	require.Equal(t, 0, code, errOut)
+	for _, f := range []string{"step-000000.tpb", "step-000001.tpb"} {
+		a, err := os.ReadFile(filepath.Join(dir, "cpu", f))
+		require.NoError(t, err)
+		b, err := os.ReadFile(filepath.Join(dir, "emu", f))
+		require.NoError(t, err)
+		require.Equal(t, a, b, "%s differs between --backend cpu and --backend emu", f)
+	}
+}
