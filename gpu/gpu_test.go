@@ -42,9 +42,13 @@ func shape(r, c int, t bool) (int, int) {
 // on edge shapes and every transpose combination. Outputs are poisoned
 // before each launch, so an unwritten element cannot pass.
 func TestGEMMEqualsCPU(t *testing.T) {
-	dev := emu.New(1 << 30)
-	defer dev.Close()
-	g := gpu.New(dev, "emu")
+	for _, d := range devices(t) {
+		t.Run(d.name, func(t *testing.T) { testGEMM(t, d.dev) })
+	}
+}
+
+func testGEMM(t *testing.T, dev gpu.Device) {
+	g := gpu.New(dev, "test")
 	cpu := matmul.NewCPU()
 	rng := rand.New(rand.NewPCG(11, 13))
 	shapes := [][3]int{{1, 1, 1}, {1, 33, 1}, {7, 31, 5}, {16, 32, 8}, {64, 64, 64}, {65, 70, 63}, {3, 100, 130}, {130, 40, 3}}
@@ -73,14 +77,16 @@ func TestGEMMEqualsCPU(t *testing.T) {
 			}
 		}
 	}
-	free, total := dev.MemInfo()
-	require.Equal(t, total, free, "every device allocation was freed")
 }
 
 func TestProjectEqualsCPU(t *testing.T) {
-	dev := emu.New(1 << 28)
-	defer dev.Close()
-	g := gpu.New(dev, "emu")
+	for _, d := range devices(t) {
+		t.Run(d.name, func(t *testing.T) { testProject(t, d.dev) })
+	}
+}
+
+func testProject(t *testing.T, dev gpu.Device) {
+	g := gpu.New(dev, "test")
 	rng := rand.New(rand.NewPCG(3, 3))
 	for _, s := range [][2]int{{1, 1}, {5, 31}, {33, 100}, {70, 513}} {
 		m := tensor.NewInt32(s[0], s[1])
@@ -100,6 +106,16 @@ func TestProjectEqualsCPU(t *testing.T) {
 		}
 		require.NoError(t, g.Free(db))
 	}
+}
+
+// TestNoLeaks: after the suite's allocations are freed the device is empty.
+func TestNoLeaks(t *testing.T) {
+	dev := emu.New(1 << 30)
+	defer dev.Close()
+	testGEMM(t, dev)
+	testProject(t, dev)
+	free, total := dev.MemInfo()
+	require.Equal(t, total, free, "every device allocation was freed")
 }
 
 func TestOutOfMemory(t *testing.T) {

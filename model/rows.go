@@ -12,11 +12,16 @@ func roundShift(x int64, s int) int64 {
 	if s <= 0 {
 		return x << uint(-s)
 	}
-	half := int64(1) << uint(s-1)
-	if x >= 0 {
-		return (x + half) >> uint(s)
-	}
-	return -((-x + half) >> uint(s))
+	return roundShiftPos(x, uint(s))
+}
+
+// roundShiftPos is roundShift for s ≥ 1, without branches: round the
+// magnitude half up, then restore the sign.
+func roundShiftPos(x int64, s uint) int64 {
+	sign := x >> 63 // 0 or −1
+	ax := (x ^ sign) - sign
+	r := (ax + 1<<(s-1)) >> s
+	return (r ^ sign) - sign
 }
 
 func clamp(x, lo, hi int64) int64 {
@@ -36,8 +41,16 @@ func (c Config) InputRow(img []byte, out []int8) {
 // ViewRow is the int8 operand of master weights:
 // out_j = clamp(roundShift(m_j, WeightShift), −127, 127).
 func (c Config) ViewRow(m []int32, out []int8) {
+	out = out[:len(m)]
+	if c.WeightShift == 0 {
+		for i, x := range m {
+			out[i] = int8(clamp(int64(x), -127, 127))
+		}
+		return
+	}
+	s := uint(c.WeightShift)
 	for i, x := range m {
-		out[i] = int8(clamp(roundShift(int64(x), c.WeightShift), -127, 127))
+		out[i] = int8(clamp(roundShiftPos(int64(x), s), -127, 127))
 	}
 }
 
@@ -155,10 +168,11 @@ func (c Config) LRShiftAt(step uint64) int {
 func (c Config) UpdateRow(layer int, step uint64, m []int32, dw []int32, out []int32) {
 	s := c.LRShiftAt(step)
 	lim := c.masterLimit()
+	dw, out = dw[:len(m)], out[:len(m)]
 	for i := range m {
 		x := int64(m[i]) - roundShift(int64(dw[i]), s)
 		if c.DecayShift > 0 {
-			x -= roundShift(int64(m[i]), c.DecayShift)
+			x -= roundShiftPos(int64(m[i]), uint(c.DecayShift))
 		}
 		out[i] = int32(clamp(x, -lim, lim))
 	}

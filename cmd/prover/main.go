@@ -28,7 +28,9 @@ import (
 	"time"
 
 	"github.com/seed46f70faa/trainproof/bundle"
+	"github.com/seed46f70faa/trainproof/cgo/cuda"
 	"github.com/seed46f70faa/trainproof/dataset"
+	"github.com/seed46f70faa/trainproof/gpu"
 	"github.com/seed46f70faa/trainproof/internal/cli"
 	"github.com/seed46f70faa/trainproof/matmul"
 	"github.com/seed46f70faa/trainproof/model"
@@ -103,8 +105,19 @@ func loadKey(path, dir string) ed25519.PrivateKey {
 // the SIMT emulator; needs cgo), cuda (builds with the cuda tag) or auto.
 func backend(name string) matmul.Backend {
 	switch name {
-	case "cpu", "auto":
+	case "auto":
+		if dev, err := cuda.Open(0); err == nil {
+			return gpu.New(dev, "cuda")
+		}
 		return matmul.NewCPU()
+	case "cpu":
+		return matmul.NewCPU()
+	case "cuda":
+		dev, err := cuda.Open(0)
+		if err != nil {
+			cli.Fatalf("prover", 2, "%v", err)
+		}
+		return gpu.New(dev, "cuda")
 	case "emu":
 		be, err := emuBackend()
 		if err != nil {
@@ -112,7 +125,7 @@ func backend(name string) matmul.Backend {
 		}
 		return be
 	}
-	cli.Fatalf("prover", 2, "backend %q is not in this build (available: cpu, emu; cuda needs -tags cuda on a GPU machine)", name)
+	cli.Fatalf("prover", 2, "unknown backend %q (cpu, emu, cuda or auto)", name)
 	return nil
 }
 
