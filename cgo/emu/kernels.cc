@@ -5,6 +5,7 @@
 // kernel rebuilds this package (TestKernelLinks keeps the links complete).
 #include "k_emu.cc.h"
 #include "k_gemm_s8.cu.h"
+#include "k_hash_rows.cu.h"
 #include "k_selftest.cu.h"
 
 #include <cstring>
@@ -35,6 +36,10 @@ void t_project_i32(const uint64_t* a) {
               arg<uint64_t*>(a[4]));
 }
 
+void t_hash_rows(const uint64_t* a) {
+  hash_rows(arg<const unsigned char*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2]),
+            arg<const unsigned char*>(a[3]), arg<long long>(a[4]), arg<unsigned char*>(a[5]));
+}
 void t_kat_mma(const uint64_t* a) {
   kat_mma(arg<const int8_t*>(a[0]), arg<const int8_t*>(a[1]), arg<int32_t*>(a[2]), arg<int32_t*>(a[3]));
 }
@@ -56,6 +61,7 @@ const Entry kernels[] = {
     {"pack_s8", 7, t_pack_s8},
     {"gemm_s8_tc", 7, t_gemm_s8_tc},
     {"project_i32", 5, t_project_i32},
+    {"hash_rows", 6, t_hash_rows},
     // The emulator's own tests (kernels/emu/selftest.cu).
     {"kat_mma", 4, t_kat_mma},
     {"kat_shfl", 1, t_kat_shfl},

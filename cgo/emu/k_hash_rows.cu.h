@@ -1,0 +1,1 @@
+../../kernels/hash_rows.cu
