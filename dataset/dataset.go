@@ -1,9 +1,11 @@
 // Package dataset loads Fashion-MNIST (or any MNIST-shaped set) from IDX
 // files, gzip-compressed or raw. Every header value is checked against a
-// limit before anything is allocated.
+// limit before anything is allocated, and a file must hold exactly what its
+// header declares.
 package dataset
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
@@ -12,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // DefaultDir is where Debian's dataset-fashion-mnist package installs the set.
@@ -25,9 +28,16 @@ var ErrFormat = errors.New("dataset: malformed IDX file")
 
 // Limits on what an IDX file may declare.
 const (
-	MaxItems = 1_000_000
-	MaxSide  = 1024
-	maxBytes = 1 << 30
+	MaxItems = 1_000_000 // images or labels in one file
+	MaxSide  = 1024      // rows and columns of an image
+	MaxBytes = 1 << 30   // pixels in one file
+	Classes  = 10        // labels are 0 … Classes−1
+)
+
+// IDX magic numbers: unsigned bytes, 3 dimensions (images) or 1 (labels).
+const (
+	magicImages = 0x00000803
+	magicLabels = 0x00000801
 )
 
 // Set is a labelled image set: N images of Rows×Cols bytes.
@@ -43,7 +53,8 @@ func (s *Set) Image(i int) []byte {
 	return s.Images[i*n : (i+1)*n]
 }
 
-// Load reads the training and test sets from dir.
+// Load reads the training set (train-*) and the test set (t10k-*) from dir.
+// A missing file is reported as ErrNotFound, with how to install the set.
 func Load(dir string) (train, test *Set, err error) {
 	if train, err = LoadSet(dir, "train"); err != nil {
 		return nil, nil, err
@@ -54,90 +65,180 @@ func Load(dir string) (train, test *Set, err error) {
 	return train, test, nil
 }
 
-// LoadSet reads prefix-images-idx3-ubyte[.gz] and prefix-labels-idx1-ubyte[.gz].
+// LoadSet reads prefix-images-idx3-ubyte[.gz] and prefix-labels-idx1-ubyte[.gz]
+// from dir. The two must agree on the count, and every label must be a
+// class 0 … 9.
 func LoadSet(dir, prefix string) (*Set, error) {
-	imgs, err := readIDXFile(dir, prefix+"-images-idx3-ubyte")
+	var s Set
+	err := withIDXFile(dir, prefix+"-images-idx3-ubyte", func(r io.Reader) (err error) {
+		s.N, s.Rows, s.Cols, s.Images, err = DecodeImages(r)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	labs, err := readIDXFile(dir, prefix+"-labels-idx1-ubyte")
+	err = withIDXFile(dir, prefix+"-labels-idx1-ubyte", func(r io.Reader) (err error) {
+		s.Labels, err = DecodeLabels(r)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	n, rows, cols, images, err := ParseImages(imgs)
-	if err != nil {
-		return nil, fmt.Errorf("%s images: %w", prefix, err)
+	if len(s.Labels) != s.N {
+		return nil, fmt.Errorf("%w: %s: %d images but %d labels", ErrFormat, prefix, s.N, len(s.Labels))
 	}
-	labels, err := ParseLabels(labs)
-	if err != nil {
-		return nil, fmt.Errorf("%s labels: %w", prefix, err)
-	}
-	if len(labels) != n {
-		return nil, fmt.Errorf("%w: %d images but %d labels", ErrFormat, n, len(labels))
-	}
-	for i, l := range labels {
-		if l > 9 {
-			return nil, fmt.Errorf("%w: label %d of example %d is not a class 0-9", ErrFormat, l, i)
+	for i, l := range s.Labels {
+		if l >= Classes {
+			return nil, fmt.Errorf("%w: %s: label %d of example %d is not a class 0-9", ErrFormat, prefix, l, i)
 		}
 	}
-	return &Set{N: n, Rows: rows, Cols: cols, Images: images, Labels: labels}, nil
+	return &s, nil
 }
 
-func readIDXFile(dir, name string) ([]byte, error) {
+// withIDXFile opens dir/name.gz, or else dir/name, and calls f on its
+// content, decompressed when it starts with the gzip magic.
+func withIDXFile(dir, name string, f func(io.Reader) error) error {
 	for _, p := range []string{filepath.Join(dir, name+".gz"), filepath.Join(dir, name)} {
-		f, err := os.Open(p)
+		file, err := os.Open(p)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("dataset: %w", err)
 		}
-		defer f.Close()
-		var r io.Reader = f
-		if filepath.Ext(p) == ".gz" {
-			zr, err := gzip.NewReader(f)
+		defer file.Close()
+		br := bufio.NewReaderSize(file, 1<<16)
+		var r io.Reader = br
+		if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
+			zr, err := gzip.NewReader(br)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %s: %v", ErrFormat, p, err)
+				return fmt.Errorf("%w: %s: %v", ErrFormat, p, err)
 			}
+			defer zr.Close()
 			r = zr
 		}
-		b, err := io.ReadAll(io.LimitReader(r, maxBytes+1))
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrFormat, p, err)
+		if err := f(r); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
 		}
-		if len(b) > maxBytes {
-			return nil, fmt.Errorf("%w: %s exceeds %d bytes", ErrFormat, p, maxBytes)
-		}
-		return b, nil
+		return nil
 	}
-	return nil, fmt.Errorf("%w: no %s[.gz] in %s (install Debian's dataset-fashion-mnist package: apt-get install dataset-fashion-mnist, or pass --data DIR)", ErrNotFound, name, dir)
+	return fmt.Errorf("%w: no %s[.gz] in %s (install it with: apt-get install dataset-fashion-mnist, or use --data DIR)", ErrNotFound, name, dir)
 }
 
-// ParseImages parses an IDX3 unsigned-byte image file.
+// DecodeImages reads an IDX3 unsigned-byte image file: magic 0x00000803,
+// then big-endian u32 count, rows, cols, then the pixels. The header is
+// checked against MaxItems, MaxSide and MaxBytes before anything is
+// allocated, memory grows only as pixels actually arrive, and r must end
+// exactly after them.
+func DecodeImages(r io.Reader) (n, rows, cols int, images []byte, err error) {
+	var h [16]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return 0, 0, 0, nil, fmt.Errorf("%w: image header: %v", ErrFormat, err)
+	}
+	if n, rows, cols, err = imageHeader(h[:]); err != nil {
+		return 0, 0, 0, nil, err
+	}
+	if images, err = readBody(r, n*rows*cols); err != nil {
+		return 0, 0, 0, nil, fmt.Errorf("%w: %d images of %d×%d: %v", ErrFormat, n, rows, cols, err)
+	}
+	return n, rows, cols, images, nil
+}
+
+// DecodeLabels reads an IDX1 unsigned-byte label file: magic 0x00000801,
+// a big-endian u32 count (at most MaxItems, checked before allocating),
+// then the labels; r must end exactly after them.
+func DecodeLabels(r io.Reader) ([]uint8, error) {
+	var h [8]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return nil, fmt.Errorf("%w: label header: %v", ErrFormat, err)
+	}
+	n, err := labelHeader(h[:])
+	if err != nil {
+		return nil, err
+	}
+	labels, err := readBody(r, n)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %d labels: %v", ErrFormat, n, err)
+	}
+	return labels, nil
+}
+
+// ParseImages is DecodeImages on a whole file in memory; its length is
+// checked against the header before anything is allocated.
 func ParseImages(b []byte) (n, rows, cols int, images []byte, err error) {
-	if len(b) < 16 || binary.BigEndian.Uint32(b) != 0x00000803 {
-		return 0, 0, 0, nil, fmt.Errorf("%w: not an IDX3 ubyte image file", ErrFormat)
+	if len(b) < 16 {
+		return 0, 0, 0, nil, fmt.Errorf("%w: image header: truncated", ErrFormat)
 	}
-	n = int(binary.BigEndian.Uint32(b[4:]))
-	rows = int(binary.BigEndian.Uint32(b[8:]))
-	cols = int(binary.BigEndian.Uint32(b[12:]))
-	if n < 1 || n > MaxItems || rows < 1 || rows > MaxSide || cols < 1 || cols > MaxSide {
-		return 0, 0, 0, nil, fmt.Errorf("%w: %d images of %d×%d out of range", ErrFormat, n, rows, cols)
+	if n, rows, cols, err = imageHeader(b[:16]); err != nil {
+		return 0, 0, 0, nil, err
 	}
-	if uint64(len(b)-16) != uint64(n)*uint64(rows)*uint64(cols) {
+	if len(b)-16 != n*rows*cols {
 		return 0, 0, 0, nil, fmt.Errorf("%w: %d bytes of pixels, header says %d×%d×%d", ErrFormat, len(b)-16, n, rows, cols)
 	}
 	return n, rows, cols, bytes.Clone(b[16:]), nil
 }
 
-// ParseLabels parses an IDX1 unsigned-byte label file.
+// ParseLabels is DecodeLabels on a whole file in memory.
 func ParseLabels(b []byte) ([]uint8, error) {
-	if len(b) < 8 || binary.BigEndian.Uint32(b) != 0x00000801 {
-		return nil, fmt.Errorf("%w: not an IDX1 ubyte label file", ErrFormat)
+	if len(b) < 8 {
+		return nil, fmt.Errorf("%w: label header: truncated", ErrFormat)
 	}
-	n := int(binary.BigEndian.Uint32(b[4:]))
-	if n < 1 || n > MaxItems || len(b)-8 != n {
+	n, err := labelHeader(b[:8])
+	if err != nil {
+		return nil, err
+	}
+	if len(b)-8 != n {
 		return nil, fmt.Errorf("%w: %d labels declared, %d present", ErrFormat, n, len(b)-8)
 	}
 	return bytes.Clone(b[8:]), nil
+}
+
+func imageHeader(h []byte) (n, rows, cols int, err error) {
+	if m := binary.BigEndian.Uint32(h); m != magicImages {
+		return 0, 0, 0, fmt.Errorf("%w: magic %#08x is not an IDX3 ubyte image file (%#08x)", ErrFormat, m, magicImages)
+	}
+	n64, r64, c64 := uint64(binary.BigEndian.Uint32(h[4:])), uint64(binary.BigEndian.Uint32(h[8:])), uint64(binary.BigEndian.Uint32(h[12:]))
+	if n64 < 1 || n64 > MaxItems || r64 < 1 || r64 > MaxSide || c64 < 1 || c64 > MaxSide || n64*r64*c64 > MaxBytes {
+		return 0, 0, 0, fmt.Errorf("%w: %d images of %d×%d out of range (at most %d images of %d×%d, %d bytes)", ErrFormat, n64, r64, c64, MaxItems, MaxSide, MaxSide, MaxBytes)
+	}
+	return int(n64), int(r64), int(c64), nil
+}
+
+func labelHeader(h []byte) (int, error) {
+	if m := binary.BigEndian.Uint32(h); m != magicLabels {
+		return 0, fmt.Errorf("%w: magic %#08x is not an IDX1 ubyte label file (%#08x)", ErrFormat, m, magicLabels)
+	}
+	n := binary.BigEndian.Uint32(h[4:])
+	if n < 1 || n > MaxItems {
+		return 0, fmt.Errorf("%w: %d labels out of range [1, %d]", ErrFormat, n, MaxItems)
+	}
+	return int(n), nil
+}
+
+// readBody reads exactly size bytes and then requires the end of r. It
+// allocates at most 64 MiB ahead of the data that has arrived, so a header
+// that lies about its size costs little more memory than the data behind it.
+func readBody(r io.Reader, size int) ([]byte, error) {
+	const chunk = 64 << 20
+	b := make([]byte, 0, min(size, chunk))
+	for len(b) < size {
+		n := min(size-len(b), chunk)
+		b = slices.Grow(b, n)
+		k, err := io.ReadFull(r, b[len(b):len(b)+n])
+		b = b[:len(b)+k]
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("file ends after %d of %d bytes", len(b), size)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	var one [1]byte
+	switch k, err := io.ReadFull(r, one[:]); {
+	case k > 0:
+		return nil, errors.New("data after the declared end")
+	case !errors.Is(err, io.EOF):
+		return nil, err
+	}
+	return b, nil
 }

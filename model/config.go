@@ -65,8 +65,12 @@ type Config struct {
 	DecayShift int
 }
 
-// DefaultConfig is the tuned 784-256-128-10 network: 0.843 test accuracy
-// after 300 steps, 0.866 after 1200, 0.875 after 2000 (docs/BENCHMARKS.md).
+// DefaultConfig is the tuned 784-256-128-10 network. Measured test accuracy
+// (seed 1): 0.80 after 100 steps, 0.841 after 300, 0.865 after 1000, 0.874
+// after 2000, 0.879 after 3000. Runs much longer than 2000 steps do better
+// with a slower decay: LRDecayEvery 1200 and LRMaxShift 7 reach 0.887 after
+// 5000 steps. GradShifts is left empty (DefaultGradShift for every hidden
+// layer), so changing Layers alone gives a valid configuration.
 func DefaultConfig() Config {
 	return Config{
 		Layers:       []int{256, 128},
@@ -76,7 +80,6 @@ func DefaultConfig() Config {
 		InitAmp:      32,
 		WeightShift:  14,
 		LogitShift:   7,
-		GradShifts:   []int{DefaultGradShift, DefaultGradShift},
 		LRShift:      0,
 		LRMaxShift:   6,
 		LRDecayEvery: 600,

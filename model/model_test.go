@@ -25,6 +25,31 @@ func TestRoundShift(t *testing.T) {
 	}
 }
 
+// TestRoundShiftProperty checks the definition on random inputs: the
+// remainder is at most half a unit, and a tie goes away from zero.
+func TestRoundShiftProperty(t *testing.T) {
+	rng := splitmix(7)
+	for i := 0; i < 200000; i++ {
+		x := int64(int32(rng.next())) >> (rng.next() % 32)
+		if i%2 == 1 {
+			x = int64(rng.next())<<1 - 1<<32 // the full ±2^32 range
+		}
+		s := int(rng.next()%64) - 1
+		q := roundShift(x, s)
+		if s <= 0 {
+			require.Equal(t, x*(1<<uint(-s)), q)
+			continue
+		}
+		r := x - q<<uint(s)
+		half := int64(1) << uint(s-1)
+		require.LessOrEqual(t, r, half, "x=%d s=%d", x, s)
+		require.GreaterOrEqual(t, r, -half, "x=%d s=%d", x, s)
+		if r == half || r == -half {
+			require.True(t, (x > 0 && q > 0 && r < 0) || (x < 0 && q < 0 && r > 0), "tie away from zero: x=%d s=%d q=%d", x, s, q)
+		}
+	}
+}
+
 func TestInputRow(t *testing.T) {
 	c := DefaultConfig()
 	out := make([]int8, 5)

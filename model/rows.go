@@ -169,12 +169,20 @@ func (c Config) UpdateRow(layer int, step uint64, m []int32, dw []int32, out []i
 	s := c.LRShiftAt(step)
 	lim := c.masterLimit()
 	dw, out = dw[:len(m)], out[:len(m)]
-	for i := range m {
-		x := int64(m[i]) - roundShift(int64(dw[i]), s)
-		if c.DecayShift > 0 {
-			x -= roundShiftPos(int64(m[i]), uint(c.DecayShift))
+	switch {
+	case c.DecayShift > 0:
+		for i := range m {
+			x := int64(m[i]) - roundShift(int64(dw[i]), s) - roundShiftPos(int64(m[i]), uint(c.DecayShift))
+			out[i] = int32(clamp(x, -lim, lim))
 		}
-		out[i] = int32(clamp(x, -lim, lim))
+	case s > 0:
+		for i := range m {
+			out[i] = int32(clamp(int64(m[i])-roundShiftPos(int64(dw[i]), uint(s)), -lim, lim))
+		}
+	default:
+		for i := range m {
+			out[i] = int32(clamp(int64(m[i])-int64(dw[i]), -lim, lim))
+		}
 	}
 }
 
