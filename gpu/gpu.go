@@ -40,11 +40,69 @@ var ErrNoGPU = errors.New("gpu: no CUDA device in this build (build with -tags c
 type Backend struct {
 	dev  Device
 	name string
+	pool pool
 }
 
 // New returns a backend on dev; name is what bundles and reports call it
 // ("cuda", "emu").
-func New(dev Device, name string) *Backend { return &Backend{dev: dev, name: name} }
+func New(dev Device, name string) *Backend {
+	return &Backend{dev: dev, name: name, pool: pool{dev: dev, free: map[int][]uintptr{}}}
+}
+
+// pool caches device allocations by size, so that the products of a
+// training step reuse memory instead of allocating (cudaMalloc synchronises
+// the device). Reused memory is poisoned, as fresh memory is on the emulator.
+type pool struct {
+	dev    Device
+	free   map[int][]uintptr
+	cached int
+}
+
+// maxCached bounds the bytes the pool keeps.
+const maxCached = 1 << 30
+
+func (p *pool) get(size int) (uintptr, error) {
+	if l := p.free[size]; len(l) > 0 {
+		ptr := l[len(l)-1]
+		p.free[size] = l[:len(l)-1]
+		p.cached -= size
+		err := p.dev.Launch("fill_u8", [3]int{min(cdiv(size, 256), 4096), 1, 1}, [3]int{256, 1, 1}, 0, uint64(ptr), uint64(size), 0xA5)
+		if err != nil {
+			p.dev.Free(ptr)
+			return 0, err
+		}
+		return ptr, nil
+	}
+	ptr, err := p.dev.Alloc(size)
+	if err != nil && p.cached > 0 {
+		p.release() // out of memory: give the cache back and try once more
+		ptr, err = p.dev.Alloc(size)
+	}
+	return ptr, err
+}
+
+func (p *pool) put(ptr uintptr, size int) error {
+	if p.cached+size > maxCached {
+		return p.dev.Free(ptr)
+	}
+	p.free[size] = append(p.free[size], ptr)
+	p.cached += size
+	return nil
+}
+
+func (p *pool) release() error {
+	var first error
+	for size, l := range p.free {
+		for _, ptr := range l {
+			if err := p.dev.Free(ptr); err != nil && first == nil {
+				first = err
+			}
+		}
+		delete(p.free, size)
+	}
+	p.cached = 0
+	return first
+}
 
 type buf struct {
 	ptr        uintptr
@@ -72,7 +130,7 @@ func (g *Backend) Alloc(kind tensor.Kind, rows, cols int) (matmul.Buffer, error)
 		return nil, fmt.Errorf("%w: alloc %v %d×%d", matmul.ErrShape, kind, rows, cols)
 	}
 	b := &buf{kind: kind, rows: rows, cols: cols}
-	p, err := g.dev.Alloc(b.bytes())
+	p, err := g.pool.get(b.bytes())
 	if err != nil {
 		return nil, err
 	}
@@ -132,10 +190,11 @@ func (g *Backend) Free(b matmul.Buffer) error {
 		return err
 	}
 	x.freed = true
-	return g.dev.Free(x.ptr)
+	return g.pool.put(x.ptr, x.bytes())
 }
 
-func (g *Backend) Close() error { return nil }
+// Close returns every cached allocation to the device.
+func (g *Backend) Close() error { return g.pool.release() }
 
 // Kernel launch shapes (kernels/gemm_s8.cu).
 const (
@@ -149,7 +208,7 @@ func cdiv(a, b int) int { return (a + b - 1) / b }
 
 // pack lays op(x) out as a zero-padded rows×kp matrix with K contiguous.
 func (g *Backend) pack(src *buf, rows, cols int, trans bool, kp int) (uintptr, error) {
-	dst, err := g.dev.Alloc(rows * kp)
+	dst, err := g.pool.get(rows * kp)
 	if err != nil {
 		return 0, err
 	}
@@ -161,7 +220,7 @@ func (g *Backend) pack(src *buf, rows, cols int, trans bool, kp int) (uintptr, e
 	err = g.dev.Launch("pack_s8", [3]int{min(cdiv(n, 256), 4096), 1, 1}, [3]int{256, 1, 1}, 0,
 		uint64(src.ptr), uint64(rows), uint64(cols), t, uint64(dst), uint64(rows), uint64(kp))
 	if err != nil {
-		g.dev.Free(dst)
+		g.pool.put(dst, rows*kp)
 		return 0, err
 	}
 	return dst, nil
@@ -197,13 +256,13 @@ func (g *Backend) MatMul(ctx context.Context, ps []matmul.Product) error {
 		// B' = op(B)ᵀ as n×kp. Without TransB, B is stored k×n: L[r][c] = B[c][r].
 		bp, err := g.pack(b, n, k, !p.TransB, kp)
 		if err != nil {
-			g.dev.Free(ap)
+			g.pool.put(ap, m*kp)
 			return err
 		}
 		err = g.dev.Launch("gemm_s8_tc", [3]int{cdiv(n, gemmTile), cdiv(m, gemmTile), 1}, [3]int{gemmThreads, 1, 1}, gemmSmem,
 			uint64(ap), uint64(bp), uint64(c.ptr), uint64(m), uint64(n), uint64(kp), uint64(n))
-		g.dev.Free(ap)
-		g.dev.Free(bp)
+		g.pool.put(ap, m*kp)
+		g.pool.put(bp, n*kp)
 		if err != nil {
 			return err
 		}

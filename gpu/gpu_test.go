@@ -43,12 +43,15 @@ func shape(r, c int, t bool) (int, int) {
 // before each launch, so an unwritten element cannot pass.
 func TestGEMMEqualsCPU(t *testing.T) {
 	for _, d := range devices(t) {
-		t.Run(d.name, func(t *testing.T) { testGEMM(t, d.dev) })
+		t.Run(d.name, func(t *testing.T) {
+			g := gpu.New(d.dev, d.name)
+			defer g.Close()
+			testGEMM(t, g)
+		})
 	}
 }
 
-func testGEMM(t *testing.T, dev gpu.Device) {
-	g := gpu.New(dev, "test")
+func testGEMM(t *testing.T, g *gpu.Backend) {
 	cpu := matmul.NewCPU()
 	rng := rand.New(rand.NewPCG(11, 13))
 	shapes := [][3]int{{1, 1, 1}, {1, 33, 1}, {7, 31, 5}, {16, 32, 8}, {64, 64, 64}, {65, 70, 63}, {3, 100, 130}, {130, 40, 3}}
@@ -81,12 +84,15 @@ func testGEMM(t *testing.T, dev gpu.Device) {
 
 func TestProjectEqualsCPU(t *testing.T) {
 	for _, d := range devices(t) {
-		t.Run(d.name, func(t *testing.T) { testProject(t, d.dev) })
+		t.Run(d.name, func(t *testing.T) {
+			g := gpu.New(d.dev, d.name)
+			defer g.Close()
+			testProject(t, g)
+		})
 	}
 }
 
-func testProject(t *testing.T, dev gpu.Device) {
-	g := gpu.New(dev, "test")
+func testProject(t *testing.T, g *gpu.Backend) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	for _, s := range [][2]int{{1, 1}, {5, 31}, {33, 100}, {70, 513}} {
 		m := tensor.NewInt32(s[0], s[1])
@@ -112,8 +118,10 @@ func testProject(t *testing.T, dev gpu.Device) {
 func TestNoLeaks(t *testing.T) {
 	dev := emu.New(1 << 30)
 	defer dev.Close()
-	testGEMM(t, dev)
-	testProject(t, dev)
+	g := gpu.New(dev, "emu")
+	testGEMM(t, g)
+	testProject(t, g)
+	require.NoError(t, g.Close())
 	free, total := dev.MemInfo()
 	require.Equal(t, total, free, "every device allocation was freed")
 }

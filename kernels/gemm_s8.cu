@@ -18,6 +18,11 @@ KERNEL void pack_s8(const int8_t* src, long long rows, long long cols, long long
   }
 }
 
+// fill_u8 sets n bytes to v (the backend poisons reused buffers with it).
+KERNEL void fill_u8(unsigned char* dst, long long n, long long v) {
+  for (long long i = (long long)BID_X * BDIM_X + TID_X; i < n; i += (long long)GDIM_X * BDIM_X) dst[i] = (unsigned char)v;
+}
+
 // Tile shape of gemm_s8_tc: a 64×64 block of C per CTA of 4 warps (2×2),
 // each warp 32×32 = 2×4 mma.m16n8k32 tiles, K in steps of 32 through a
 // two-stage cp.async pipeline.

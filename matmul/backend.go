@@ -92,7 +92,9 @@ type Backend interface {
 	// Name identifies the backend ("cpu", "cuda", …) in bundles and reports.
 	Name() string
 
-	// Alloc returns a zeroed rows×cols buffer of the given kind.
+	// Alloc returns a rows×cols buffer of the given kind. Its contents are
+	// unspecified: the CPU backend zeroes it, GPU backends poison it so that
+	// an output a kernel forgets to write cannot pass a test.
 	Alloc(kind tensor.Kind, rows, cols int) (Buffer, error)
 	// UploadInt8 and UploadInt32 copy a host matrix into a new buffer.
 	UploadInt8(m *tensor.Int8) (Buffer, error)

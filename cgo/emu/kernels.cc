@@ -40,6 +40,7 @@ void t_hash_rows(const uint64_t* a) {
   hash_rows(arg<const unsigned char*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2]),
             arg<const unsigned char*>(a[3]), arg<long long>(a[4]), arg<unsigned char*>(a[5]));
 }
+void t_fill_u8(const uint64_t* a) { fill_u8(arg<unsigned char*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2])); }
 void t_kat_mma(const uint64_t* a) {
   kat_mma(arg<const int8_t*>(a[0]), arg<const int8_t*>(a[1]), arg<int32_t*>(a[2]), arg<int32_t*>(a[3]));
 }
@@ -62,6 +63,7 @@ const Entry kernels[] = {
     {"gemm_s8_tc", 7, t_gemm_s8_tc},
     {"project_i32", 5, t_project_i32},
     {"hash_rows", 6, t_hash_rows},
+    {"fill_u8", 3, t_fill_u8},
     // The emulator's own tests (kernels/emu/selftest.cu).
     {"kat_mma", 4, t_kat_mma},
     {"kat_shfl", 1, t_kat_shfl},
