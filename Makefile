@@ -6,7 +6,7 @@ SAMPLES   ?= 16
 OUT       ?= out/demo
 BIN       := bin
 
-.PHONY: kernels check-sass cuda test-kernels all build deps data onednn demo test vet bench bench-onednn generate fuzz verifier-purego clean
+.PHONY: cublas-ref kernels check-sass cuda test-kernels all build deps data onednn demo test vet bench bench-onednn generate fuzz verifier-purego clean
 
 all: build
 
@@ -71,8 +71,13 @@ check-sass: kernels
 	rm -f kernels/build/kernels.sm_90.cubin; \
 	echo "IMMA.16832.S8.S8 instructions in sm_90 SASS: $$n"; test "$$n" -gt 0
 
+# cublas-ref builds the cuBLASLt int8 reference timer (run it on the GPU machine).
+cublas-ref:
+	mkdir -p $(BIN)
+	$(NVCC) -O2 -o $(BIN)/cublas_ref bench/cublas/cublas_ref.cu -lcublasLt
+
 # cuda builds every cuda-tagged package and test binary (they run only on a GPU machine).
-cuda: kernels
+cuda: kernels cublas-ref
 	mkdir -p $(BIN)
 	$(GO) build -tags cuda -o $(BIN)/cuda/ ./cmd/...
 	$(GO) test -c -tags cuda -o $(BIN)/cuda/gpu.test ./gpu/

@@ -17,7 +17,7 @@ type namedDevice struct {
 
 // devices: on a GPU build the suite runs on the real device too; a missing
 // device is a failure, not a skip.
-func devices(t *testing.T) []namedDevice {
+func devices(t testing.TB) []namedDevice {
 	e := emu.New(1 << 30)
 	t.Cleanup(func() { e.Close() })
 	d, err := cuda.Open(0)

@@ -16,7 +16,7 @@ type namedDevice struct {
 
 // devices are the devices the kernel suite runs on: in the default build, the
 // SIMT emulator.
-func devices(t *testing.T) []namedDevice {
+func devices(t testing.TB) []namedDevice {
 	d := emu.New(1 << 30)
 	t.Cleanup(func() { d.Close() })
 	return []namedDevice{{"emu", d}}
