@@ -184,6 +184,26 @@ func (g *Backend) DownloadInt32(b matmul.Buffer, dst *tensor.Int32) error {
 	return g.dev.CopyDtoH(int32Bytes(dst.Data), x.ptr)
 }
 
+func (g *Backend) ReadRows(b matmul.Buffer, rows []int, dst []byte) error {
+	x, err := g.get(b)
+	if err != nil {
+		return err
+	}
+	w := x.cols * x.kind.Size()
+	if len(dst) != len(rows)*w {
+		return fmt.Errorf("%w: %d bytes for %d rows of %d", matmul.ErrShape, len(dst), len(rows), w)
+	}
+	for k, i := range rows {
+		if i < 0 || i >= x.rows {
+			return fmt.Errorf("%w: row %d of %d", matmul.ErrShape, i, x.rows)
+		}
+		if err := g.dev.CopyDtoH(dst[k*w:(k+1)*w], x.ptr+uintptr(i*w)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (g *Backend) Free(b matmul.Buffer) error {
 	x, err := g.get(b)
 	if err != nil {

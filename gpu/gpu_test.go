@@ -187,3 +187,26 @@ func BenchmarkGEMM(b *testing.B) {
 		g.Close()
 	}
 }
+
+func TestReadRows(t *testing.T) {
+	dev := emu.New(1 << 24)
+	defer dev.Close()
+	g := gpu.New(dev, "emu")
+	defer g.Close()
+	m := tensor.NewInt32(9, 5)
+	for i := range m.Data {
+		m.Data[i] = int32(i*7919 - 20000)
+	}
+	db, err := g.UploadInt32(m)
+	require.NoError(t, err)
+	got := make([]byte, 3*20)
+	require.NoError(t, g.ReadRows(db, []int{8, 0, 4}, got))
+	var want []byte
+	for _, i := range []int{8, 0, 4} {
+		want = tensor.Int32Bytes(want, m.Row(i))
+	}
+	require.Equal(t, want, got)
+	require.ErrorIs(t, g.ReadRows(db, []int{9}, got[:20]), matmul.ErrShape)
+	require.ErrorIs(t, g.ReadRows(db, []int{1}, got), matmul.ErrShape)
+	require.NoError(t, g.Free(db))
+}

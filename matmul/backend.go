@@ -102,6 +102,10 @@ type Backend interface {
 	// DownloadInt8 and DownloadInt32 copy a buffer into a host matrix of the same shape.
 	DownloadInt8(b Buffer, dst *tensor.Int8) error
 	DownloadInt32(b Buffer, dst *tensor.Int32) error
+	// ReadRows copies the canonical bytes (tensor.Int8Bytes / Int32Bytes) of
+	// the listed rows, one after another, into dst: how a prover fetches the
+	// rows it opens without moving the whole matrix.
+	ReadRows(b Buffer, rows []int, dst []byte) error
 	// Free releases a buffer; using it afterwards is an error.
 	Free(b Buffer) error
 

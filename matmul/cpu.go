@@ -106,6 +106,30 @@ func (c *CPU) DownloadInt32(b Buffer, dst *tensor.Int32) error {
 	return nil
 }
 
+func (c *CPU) ReadRows(b Buffer, rows []int, dst []byte) error {
+	cb, err := c.buf(b)
+	if err != nil {
+		return err
+	}
+	r, cols := cb.Shape()
+	w := cols * cb.Kind().Size()
+	if len(dst) != len(rows)*w {
+		return fmt.Errorf("%w: %d bytes for %d rows of %d", ErrShape, len(dst), len(rows), w)
+	}
+	out := dst[:0]
+	for _, i := range rows {
+		if i < 0 || i >= r {
+			return fmt.Errorf("%w: row %d of %d", ErrShape, i, r)
+		}
+		if cb.i8 != nil {
+			out = tensor.Int8Bytes(out, cb.i8.Row(i))
+		} else {
+			out = tensor.Int32Bytes(out, cb.i32.Row(i))
+		}
+	}
+	return nil
+}
+
 func (c *CPU) Free(b Buffer) error {
 	cb, err := c.buf(b)
 	if err != nil {

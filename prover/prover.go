@@ -23,17 +23,42 @@ import (
 	"github.com/seed46f70faa/trainproof/tensor"
 )
 
-// Matrix is one host matrix of a step: exactly one field is set.
+// Matrix is one matrix of a step: a host matrix (I8 or I32), or a buffer
+// resident on the step's backend (Buf), which the prover hashes, projects
+// and opens there, fetching only the rows it opens.
 type Matrix struct {
 	I8  *tensor.Int8
 	I32 *tensor.Int32
+	Buf matmul.Buffer
 }
 
-func (m Matrix) rowBytes(dst []byte, i int) []byte {
-	if m.I8 != nil {
-		return tensor.Int8Bytes(dst, m.I8.Row(i))
+func (m Matrix) shape() (kind tensor.Kind, rows, cols int) {
+	switch {
+	case m.I8 != nil:
+		return tensor.KindInt8, m.I8.Rows, m.I8.Cols
+	case m.I32 != nil:
+		return tensor.KindInt32, m.I32.Rows, m.I32.Cols
+	case m.Buf != nil:
+		r, c := m.Buf.Shape()
+		return m.Buf.Kind(), r, c
 	}
-	return tensor.Int32Bytes(dst, m.I32.Row(i))
+	return 0, 0, 0
+}
+
+// rowBytes appends the canonical bytes of row i.
+func (s *Step) rowBytes(dst []byte, m, i int) ([]byte, error) {
+	x := s.Matrices[m]
+	switch {
+	case x.I8 != nil:
+		return tensor.Int8Bytes(dst, x.I8.Row(i)), nil
+	case x.I32 != nil:
+		return tensor.Int32Bytes(dst, x.I32.Row(i)), nil
+	}
+	_, _, cols := x.shape()
+	w := cols * x.Buf.Kind().Size()
+	n := len(dst)
+	dst = append(dst, make([]byte, w)...)
+	return dst, s.Backend.ReadRows(x.Buf, []int{i}, dst[n:])
 }
 
 // Step is what the prover commits to for one step of a work unit.
@@ -49,6 +74,18 @@ type Step struct {
 	// Leaves holds row hashes already computed for some matrices (by the
 	// backend, in the product's epilogue); Commit hashes the others.
 	Leaves map[int][]commit.Hash
+	// Backend holds the matrices given as Buf.
+	Backend matmul.Backend
+}
+
+// Release frees the step's backend-resident matrices.
+func (s *Step) Release() {
+	for i, m := range s.Matrices {
+		if m.Buf != nil && s.Backend != nil {
+			s.Backend.Free(m.Buf)
+			s.Matrices[i].Buf = nil
+		}
+	}
 }
 
 // Pending is a committed and answered step waiting for its row sample.
@@ -79,15 +116,12 @@ func Commit(ctx context.Context, s *Step, signer ed25519.PublicKey) (*Pending, e
 		return nil, fmt.Errorf("prover: %d matrices for a plan of %d", len(s.Matrices), len(plan.Matrices))
 	}
 	for i, ms := range plan.Matrices {
-		m := s.Matrices[i]
-		var r, c int
-		switch {
-		case ms.Kind == tensor.KindInt8 && m.I8 != nil:
-			r, c = m.I8.Rows, m.I8.Cols
-		case ms.Kind == tensor.KindInt32 && m.I32 != nil:
-			r, c = m.I32.Rows, m.I32.Cols
-		default:
+		kind, r, c := s.Matrices[i].shape()
+		if kind != ms.Kind {
 			return nil, fmt.Errorf("prover: matrix %s has the wrong kind", ms.Name)
+		}
+		if s.Matrices[i].Buf != nil && s.Backend == nil {
+			return nil, fmt.Errorf("prover: matrix %s is on a backend the step does not name", ms.Name)
 		}
 		if r != ms.Rows || c != ms.Cols {
 			return nil, fmt.Errorf("prover: matrix %s is %d×%d, the task says %d×%d", ms.Name, r, c, ms.Rows, ms.Cols)
@@ -107,7 +141,8 @@ func Commit(ctx context.Context, s *Step, signer ed25519.PublicKey) (*Pending, e
 		leaves := s.Leaves[i]
 		if leaves == nil {
 			leaves = make([]commit.Hash, plan.Matrices[i].Rows)
-			if err := cpu.HashRows(ctx, wrap(cpu, s.Matrices[i]), commit.LeafPrefix(plan.MatrixDomain(pd.taskID, s.Step, i)), leaves); err != nil {
+			be, buf := s.on(cpu, i)
+			if err := be.HashRows(ctx, buf, commit.LeafPrefix(plan.MatrixDomain(pd.taskID, s.Step, i)), leaves); err != nil {
 				return nil, err
 			}
 		}
@@ -125,10 +160,15 @@ func Commit(ctx context.Context, s *Step, signer ed25519.PublicKey) (*Pending, e
 	for pi, p := range plan.Products {
 		r := pd.sess.R[pi]
 		a := &pd.answers[pi]
-		a.C = project(cpu, wrap(cpu, s.Matrices[p.C]), r)
+		be, buf := s.on(cpu, p.C)
+		if a.C, err = project(ctx, be, buf, r); err != nil {
+			return nil, err
+		}
 		bop := s.operand(p.B)
 		if !p.B.Trans {
-			a.Q = project(cpu, cpu.WrapInt8(bop), r)
+			if a.Q, err = project(ctx, cpu, cpu.WrapInt8(bop), r); err != nil {
+				return nil, err
+			}
 		} else {
 			a.Q = projectCols(bop, r)
 		}
@@ -139,10 +179,14 @@ func Commit(ctx context.Context, s *Step, signer ed25519.PublicKey) (*Pending, e
 	for pi, p := range plan.Products {
 		a := &pd.answers[pi]
 		if p.B.Trans {
-			a.W = project(cpu, cpu.WrapInt8(s.operand(p.B)), pd.sess.S[pi])
+			if a.W, err = project(ctx, cpu, cpu.WrapInt8(s.operand(p.B)), pd.sess.S[pi]); err != nil {
+				return nil, err
+			}
 		}
 		if p.A.Trans {
-			a.Y = project(cpu, cpu.WrapInt8(s.operand(p.A)), pd.sess.T[pi])
+			if a.Y, err = project(ctx, cpu, cpu.WrapInt8(s.operand(p.A)), pd.sess.T[pi]); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if pd.Commitment, err = pd.sess.RoundTwo(pd.answers); err != nil {
@@ -151,11 +195,17 @@ func Commit(ctx context.Context, s *Step, signer ed25519.PublicKey) (*Pending, e
 	return pd, nil
 }
 
-func wrap(cpu *matmul.CPU, m Matrix) matmul.Buffer {
-	if m.I8 != nil {
-		return cpu.WrapInt8(m.I8)
+// on returns the backend and buffer holding matrix i: its own backend for a
+// resident matrix, the CPU for a host one.
+func (s *Step) on(cpu *matmul.CPU, i int) (matmul.Backend, matmul.Buffer) {
+	m := s.Matrices[i]
+	switch {
+	case m.Buf != nil:
+		return s.Backend, m.Buf
+	case m.I8 != nil:
+		return cpu, cpu.WrapInt8(m.I8)
 	}
-	return cpu.WrapInt32(m.I32)
+	return cpu, cpu.WrapInt32(m.I32)
 }
 
 func (s *Step) operand(o protocol.Operand) *tensor.Int8 {
@@ -165,13 +215,10 @@ func (s *Step) operand(o protocol.Operand) *tensor.Int8 {
 	return s.Matrices[o.Matrix].I8
 }
 
-func project(cpu *matmul.CPU, b matmul.Buffer, r []field.Elem) []field.Elem {
+func project(ctx context.Context, be matmul.Backend, b matmul.Buffer, r []field.Elem) ([]field.Elem, error) {
 	rows, _ := b.Shape()
 	out := make([]field.Elem, rows)
-	if err := cpu.Project(context.Background(), b, r, out); err != nil {
-		panic(err) // shapes were checked against the plan
-	}
-	return out
+	return out, be.Project(ctx, b, r, out)
 }
 
 // projectCols returns bᵀ·r: out[j] = Σ_i r[i]·b[i][j].
@@ -208,7 +255,11 @@ func (pd *Pending) Finish(variant bundle.Variant, nonce [32]byte, key ed25519.Pr
 				continue
 			}
 			for _, i := range sampled[ms.Group] {
-				b.Open[m] = append(b.Open[m], bundle.Opening{Data: s.Matrices[m].rowBytes(nil, i), Path: pd.trees[m].Path(i)})
+				data, err := s.rowBytes(nil, m, i)
+				if err != nil {
+					return nil, nil, err
+				}
+				b.Open[m] = append(b.Open[m], bundle.Opening{Data: data, Path: pd.trees[m].Path(i)})
 			}
 		}
 		if plan.Task.Work == protocol.WorkTrain {
@@ -223,8 +274,19 @@ func (pd *Pending) Finish(variant bundle.Variant, nonce [32]byte, key ed25519.Pr
 				continue
 			}
 			buf := make([]byte, 0, ms.Rows*ms.RowBytes())
-			for i := 0; i < ms.Rows; i++ {
-				buf = s.Matrices[m].rowBytes(buf, i)
+			if x := s.Matrices[m]; x.Buf != nil {
+				all := make([]int, ms.Rows)
+				for i := range all {
+					all[i] = i
+				}
+				buf = buf[:ms.Rows*ms.RowBytes()]
+				if err := s.Backend.ReadRows(x.Buf, all, buf); err != nil {
+					return nil, nil, err
+				}
+			} else {
+				for i := 0; i < ms.Rows; i++ {
+					buf, _ = s.rowBytes(buf, m, i)
+				}
 			}
 			b.Data[m] = buf
 		}
@@ -277,48 +339,55 @@ func MatMulOn(ctx context.Context, be matmul.Backend, task protocol.Task, a, b *
 		return nil, err
 	}
 	sp := task.MatMul
-	c := tensor.NewInt32(int(sp.M), int(sp.N))
 	// C's rows are hashed in the product's epilogue (a unit is step 0).
 	leaves := make([]commit.Hash, sp.M)
 	prefix := commit.LeafPrefix(plan.MatrixDomain(task.ID(), 0, plan.MatC))
+	st := &Step{Task: task, Matrices: make([]Matrix, len(plan.Matrices)), Leaves: map[int][]commit.Hash{plan.MatC: leaves}}
+	st.Matrices[plan.MatA] = Matrix{I8: a}
+	st.Matrices[plan.MatB] = Matrix{I8: b}
 	if cpu, ok := be.(*matmul.CPU); ok {
 		// Host memory is the CPU backend's memory: no copies.
+		c := tensor.NewInt32(int(sp.M), int(sp.N))
 		err := cpu.MatMul(ctx, []matmul.Product{{A: cpu.WrapInt8(a), B: cpu.WrapInt8(b), C: cpu.WrapInt32(c), RowHashes: leaves, HashPrefix: prefix}})
 		if err != nil {
 			return nil, err
 		}
-	} else if err := matMulDevice(ctx, be, a, b, c, leaves, prefix); err != nil {
+		st.Matrices[plan.MatC] = Matrix{I32: c}
+		return st, nil
+	}
+	// On a device C stays resident: hashed in the product, projected there,
+	// and only the opened rows come back (Step.Release frees it).
+	cb, err := matMulDevice(ctx, be, a, b, int(sp.M), int(sp.N), leaves, prefix)
+	if err != nil {
 		return nil, err
 	}
-	st := &Step{Task: task, Matrices: make([]Matrix, len(plan.Matrices)), Leaves: map[int][]commit.Hash{plan.MatC: leaves}}
-	st.Matrices[plan.MatA] = Matrix{I8: a}
-	st.Matrices[plan.MatB] = Matrix{I8: b}
-	st.Matrices[plan.MatC] = Matrix{I32: c}
+	st.Matrices[plan.MatC] = Matrix{Buf: cb}
+	st.Backend = be
 	return st, nil
 }
 
-// matMulDevice runs the product on a backend with its own memory: upload,
-// multiply (hashing C's rows on the device), download.
-func matMulDevice(ctx context.Context, be matmul.Backend, a, b *tensor.Int8, c *tensor.Int32, leaves []commit.Hash, prefix []byte) error {
+// matMulDevice runs the product on a backend with its own memory: upload the
+// operands, multiply (hashing C's rows there), and return C's buffer.
+func matMulDevice(ctx context.Context, be matmul.Backend, a, b *tensor.Int8, m, n int, leaves []commit.Hash, prefix []byte) (matmul.Buffer, error) {
 	ab, err := be.UploadInt8(a)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer be.Free(ab)
 	bb, err := be.UploadInt8(b)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer be.Free(bb)
-	cb, err := be.Alloc(tensor.KindInt32, c.Rows, c.Cols)
+	cb, err := be.Alloc(tensor.KindInt32, m, n)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer be.Free(cb)
 	if err := be.MatMul(ctx, []matmul.Product{{A: ab, B: bb, C: cb, RowHashes: leaves, HashPrefix: prefix}}); err != nil {
-		return err
+		be.Free(cb)
+		return nil, err
 	}
-	return be.DownloadInt32(cb, c)
+	return cb, nil
 }
 
 func genRows(m *tensor.Int8, seed uint64, which byte) {

@@ -279,6 +279,7 @@ func matmulCmd(ctx context.Context, args []string) {
 	if err != nil {
 		cli.Fatalf(name, 1, "%v", err)
 	}
+	defer st.Release()
 	t1 := time.Now()
 	pd, err := prover.Commit(ctx, st, key.Public().(ed25519.PublicKey))
 	if err != nil {
