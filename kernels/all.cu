@@ -1,3 +1,4 @@
 // The translation unit nvcc builds into the fatbin: every kernel of trainproof.
 #include "gemm_s8.cu"
 #include "hash_rows.cu"
+#include "rows.cu"

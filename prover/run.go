@@ -11,6 +11,7 @@ import (
 	"github.com/seed46f70faa/trainproof/bundle"
 	"github.com/seed46f70faa/trainproof/commit"
 	"github.com/seed46f70faa/trainproof/dataset"
+	"github.com/seed46f70faa/trainproof/gpu"
 	"github.com/seed46f70faa/trainproof/matmul"
 	"github.com/seed46f70faa/trainproof/model"
 	"github.com/seed46f70faa/trainproof/protocol"
@@ -61,7 +62,8 @@ type StepReport struct {
 // Trainer runs training steps and proves each one.
 type Trainer struct {
 	Task    protocol.Task
-	trainer *train.Trainer
+	trainer *train.Trainer // the CPU trainer, or a copy of the device's weights for evaluation
+	device  *gpu.Trainer   // set when the backend is a GPU (or the emulated one)
 	data    *dataset.Set
 	tree    *commit.Tree
 	prev    commit.Hash
@@ -83,16 +85,35 @@ func NewTrainer(cfg model.Config, samples uint32, mode protocol.Mode, data *data
 	if err != nil {
 		return nil, err
 	}
-	return &Trainer{Task: task, trainer: tr, data: data, tree: tree}, nil
+	t := &Trainer{Task: task, trainer: tr, data: data, tree: tree}
+	if g, ok := be.(*gpu.Backend); ok {
+		// Steps run with every matrix on the device; the trace comes back.
+		if t.device, err = gpu.NewTrainer(g, cfg, data); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
 }
 
-// Model returns the underlying trainer (for evaluation).
-func (t *Trainer) Model() *train.Trainer { return t.trainer }
+// Model returns a trainer holding the current weights (for evaluation).
+func (t *Trainer) Model() *train.Trainer {
+	if t.device != nil {
+		t.trainer.SetWeights(t.device.Weights())
+		t.trainer.SetStep(t.device.NextStep())
+	}
+	return t.trainer
+}
 
 // Step trains one step and commits to it; Finish on the result makes the bundle.
 func (t *Trainer) Step(ctx context.Context, signer ed25519.PublicKey) (*Pending, *model.Trace, error) {
 	t0 := time.Now()
-	tr, err := t.trainer.Step(ctx)
+	var tr *model.Trace
+	var err error
+	if t.device != nil {
+		tr, err = t.device.Step(ctx)
+	} else {
+		tr, err = t.trainer.Step(ctx)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

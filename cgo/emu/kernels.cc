@@ -6,6 +6,7 @@
 #include "k_emu.cc.h"
 #include "k_gemm_s8.cu.h"
 #include "k_hash_rows.cu.h"
+#include "k_rows.cu.h"
 #include "k_selftest.cu.h"
 
 #include <cstring>
@@ -41,6 +42,24 @@ void t_hash_rows(const uint64_t* a) {
             arg<const unsigned char*>(a[3]), arg<long long>(a[4]), arg<unsigned char*>(a[5]));
 }
 void t_fill_u8(const uint64_t* a) { fill_u8(arg<unsigned char*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2])); }
+void t_view_rows(const uint64_t* a) {
+  view_rows(arg<const int32_t*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2]), arg<int8_t*>(a[3]));
+}
+void t_act_rows(const uint64_t* a) {
+  act_rows(arg<const int32_t*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2]), arg<int8_t*>(a[3]));
+}
+void t_loss_grad_rows(const uint64_t* a) {
+  loss_grad_rows(arg<const int32_t*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2]), arg<const uint8_t*>(a[3]),
+                 arg<long long>(a[4]), arg<int8_t*>(a[5]));
+}
+void t_back_act_rows(const uint64_t* a) {
+  back_act_rows(arg<const int32_t*>(a[0]), arg<const int32_t*>(a[1]), arg<long long>(a[2]), arg<long long>(a[3]),
+                arg<long long>(a[4]), arg<int8_t*>(a[5]));
+}
+void t_update_rows(const uint64_t* a) {
+  update_rows(arg<const int32_t*>(a[0]), arg<const int32_t*>(a[1]), arg<long long>(a[2]), arg<long long>(a[3]),
+              arg<long long>(a[4]), arg<long long>(a[5]), arg<int32_t*>(a[6]));
+}
 void t_kat_mma(const uint64_t* a) {
   kat_mma(arg<const int8_t*>(a[0]), arg<const int8_t*>(a[1]), arg<int32_t*>(a[2]), arg<int32_t*>(a[3]));
 }
@@ -64,6 +83,11 @@ const Entry kernels[] = {
     {"project_i32", 5, t_project_i32},
     {"hash_rows", 6, t_hash_rows},
     {"fill_u8", 3, t_fill_u8},
+    {"view_rows", 4, t_view_rows},
+    {"act_rows", 4, t_act_rows},
+    {"loss_grad_rows", 6, t_loss_grad_rows},
+    {"back_act_rows", 6, t_back_act_rows},
+    {"update_rows", 7, t_update_rows},
     // The emulator's own tests (kernels/emu/selftest.cu).
     {"kat_mma", 4, t_kat_mma},
     {"kat_shfl", 1, t_kat_shfl},

@@ -1,0 +1,90 @@
+// The element-wise functions of a training step on the device, bit for bit
+// the functions of package model (model/rows.go; the same names without
+// "_rows"). One thread per row for the row-normalised ones (a row's shift
+// depends on the whole row), one thread per element for the others.
+#include "simt.h"
+
+// round_shift divides x by 2^s rounding half away from zero; s ≤ 0
+// multiplies by 2^−s (model.roundShift).
+DEVICE long long round_shift(long long x, int s) {
+  if (s <= 0) return x * (1ll << (-s));
+  long long sign = x < 0 ? -1 : 1;
+  long long ax = x < 0 ? -x : x;
+  return sign * ((ax + (1ll << (s - 1))) >> s);
+}
+
+DEVICE long long clampll(long long x, long long lo, long long hi) { return x < lo ? lo : (x > hi ? hi : x); }
+
+// act_shift is model.ActShift: the smallest s ≥ −7 with round_shift(max(0, max z), s) ≤ 127.
+DEVICE int act_shift(const int32_t* z, long long cols) {
+  long long mx = 0;
+  for (long long j = 0; j < cols; j++)
+    if (z[j] > mx) mx = z[j];
+  int s = -7;
+  while (round_shift(mx, s) > 127) s++;
+  return s;
+}
+
+// view_rows: out = clamp(round_shift(m, ws), ±127) for n elements.
+KERNEL void view_rows(const int32_t* m, long long n, long long ws, int8_t* out) {
+  for (long long i = (long long)BID_X * BDIM_X + TID_X; i < n; i += (long long)GDIM_X * BDIM_X)
+    out[i] = (int8_t)clampll(round_shift(m[i], (int)ws), -127, 127);
+}
+
+// act_rows: ReLU and per-row normalisation (model.ActRow).
+KERNEL void act_rows(const int32_t* z, long long rows, long long cols, int8_t* out) {
+  long long r = (long long)BID_X * BDIM_X + TID_X;
+  if (r >= rows) return;
+  const int32_t* zr = z + r * cols;
+  int s = act_shift(zr, cols);
+  for (long long j = 0; j < cols; j++) out[r * cols + j] = (int8_t)round_shift(zr[j] > 0 ? zr[j] : 0, s);
+}
+
+// loss_grad_rows: round(127·softmax) − 127·onehot with the 2^x table (model.LossGradRow). cols ≤ 256.
+KERNEL void loss_grad_rows(const int32_t* z, long long rows, long long cols, const uint8_t* labels,
+                           long long logit_shift, int8_t* out) {
+  const long long table[16] = {65536, 62757, 60097, 57549, 55109, 52773, 50535, 48393,
+                               46341, 44376, 42495, 40693, 38968, 37316, 35734, 34219};
+  long long r = (long long)BID_X * BDIM_X + TID_X;
+  if (r >= rows) return;
+  const int32_t* zr = z + r * cols;
+  long long mx = -(1ll << 62);
+  for (long long j = 0; j < cols; j++) {
+    long long u = (long long)zr[j] >> logit_shift;
+    if (u > mx) mx = u;
+  }
+  long long sum = 0;
+  for (long long j = 0; j < cols; j++) {
+    long long d = mx - ((long long)zr[j] >> logit_shift);
+    if (d < 256) sum += table[d & 15] >> (d >> 4);
+  }
+  for (long long j = 0; j < cols; j++) {
+    long long d = mx - ((long long)zr[j] >> logit_shift);
+    long long e = d < 256 ? table[d & 15] >> (d >> 4) : 0;
+    long long g = (254 * e + sum) / (2 * sum);
+    if (j == labels[r]) g -= 127;
+    out[r * cols + j] = (int8_t)g;
+  }
+}
+
+// back_act_rows: the gradient through act_rows (model.BackActRow), with
+// shift = act_shift(z) + grad_shift − RefActShift.
+KERNEL void back_act_rows(const int32_t* d, const int32_t* z, long long rows, long long cols, long long grad_minus_ref,
+                          int8_t* out) {
+  long long r = (long long)BID_X * BDIM_X + TID_X;
+  if (r >= rows) return;
+  const int32_t* zr = z + r * cols;
+  int s = act_shift(zr, cols) + (int)grad_minus_ref;
+  for (long long j = 0; j < cols; j++)
+    out[r * cols + j] = zr[j] > 0 ? (int8_t)clampll(round_shift(d[r * cols + j], s), -127, 127) : 0;
+}
+
+// update_rows: SGD on master weights (model.UpdateRow) for n elements.
+KERNEL void update_rows(const int32_t* m, const int32_t* dw, long long n, long long lr_shift, long long decay_shift,
+                        long long lim, int32_t* out) {
+  for (long long i = (long long)BID_X * BDIM_X + TID_X; i < n; i += (long long)GDIM_X * BDIM_X) {
+    long long x = (long long)m[i] - round_shift(dw[i], (int)lr_shift);
+    if (decay_shift > 0) x -= round_shift(m[i], (int)decay_shift);
+    out[i] = (int32_t)clampll(x, -lim, lim);
+  }
+}
