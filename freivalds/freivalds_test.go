@@ -9,17 +9,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed46f70faa/trainproof/field"
+	"github.com/seed46f70faa/trainproof/internal/testutil"
 	"github.com/seed46f70faa/trainproof/matmul"
 	"github.com/seed46f70faa/trainproof/tensor"
 )
 
-func randInt8(rng *rand.Rand, rows, cols int) *tensor.Int8 {
-	m := tensor.NewInt8(rows, cols)
-	for i := range m.Data {
-		m.Data[i] = int8(rng.IntN(256) - 128)
-	}
-	return m
-}
+var randInt8 = testutil.RandInt8
 
 func randVec(rng *rand.Rand, n int) []field.Elem {
 	v := make([]field.Elem, n)

@@ -12,24 +12,12 @@ import (
 	"github.com/seed46f70faa/trainproof/cgo/emu"
 	"github.com/seed46f70faa/trainproof/field"
 	"github.com/seed46f70faa/trainproof/gpu"
+	"github.com/seed46f70faa/trainproof/internal/testutil"
 	"github.com/seed46f70faa/trainproof/matmul"
 	"github.com/seed46f70faa/trainproof/tensor"
 )
 
-func randInt8(rng *rand.Rand, rows, cols int) *tensor.Int8 {
-	m := tensor.NewInt8(rows, cols)
-	for i := range m.Data {
-		switch rng.IntN(6) {
-		case 0:
-			m.Data[i] = -128
-		case 1:
-			m.Data[i] = 127
-		default:
-			m.Data[i] = int8(rng.IntN(256) - 128)
-		}
-	}
-	return m
-}
+var randInt8 = testutil.RandInt8
 
 func shape(r, c int, t bool) (int, int) {
 	if t {

@@ -12,23 +12,11 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 
 	"github.com/seed46f70faa/trainproof/field"
+	"github.com/seed46f70faa/trainproof/internal/testutil"
 	"github.com/seed46f70faa/trainproof/tensor"
 )
 
-func randInt8(rng *rand.Rand, rows, cols int) *tensor.Int8 {
-	m := tensor.NewInt8(rows, cols)
-	for i := range m.Data {
-		switch rng.IntN(8) {
-		case 0:
-			m.Data[i] = -128
-		case 1:
-			m.Data[i] = 127
-		default:
-			m.Data[i] = int8(rng.IntN(256) - 128)
-		}
-	}
-	return m
-}
+var randInt8 = testutil.RandInt8
 
 func shapeOf(rows, cols int, trans bool) (int, int) {
 	if trans {

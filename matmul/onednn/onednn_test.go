@@ -10,20 +10,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/seed46f70faa/trainproof/internal/testutil"
 	"github.com/seed46f70faa/trainproof/matmul"
 	"github.com/seed46f70faa/trainproof/tensor"
 )
 
-func randInt8(rng *rand.Rand, rows, cols int) *tensor.Int8 {
-	m := tensor.NewInt8(rows, cols)
-	for i := range m.Data {
-		m.Data[i] = int8(rng.IntN(256) - 128)
-		if i%11 == 0 {
-			m.Data[i] = -128
-		}
-	}
-	return m
-}
+var randInt8 = testutil.RandInt8
 
 // TestSameAsOneDNN: oneDNN and every path of our CPU backend give the same
 // int32 results, bit for bit.
