@@ -22,6 +22,10 @@ const (
 	jBlock = 32   // column pairs per block: 32·kBlock·8 bytes = 256 KiB of P in L2
 )
 
+// hashBlock is the row panels per fused-hash block of the VNNI path (64·6
+// rows: at n = 4096, 6 MiB of C, and B is streamed once per block).
+const hashBlock = 64
+
 type gemmScratch struct {
 	ua    []uint8  // op(A) + 128, m2×k row-major (m2 = m rounded up to even)
 	p     []uint64 // op(B) + 128 as column pairs: p[jp*k + l] = ub[l][2jp] | ub[l][2jp+1]<<32

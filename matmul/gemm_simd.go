@@ -125,10 +125,6 @@ func gemmVNNI(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *
 	split(mp, np, workers, run)
 }
 
-// hashBlock is the row panels per fused-hash block (64·6 rows: at n = 4096,
-// 6 MiB of C, and B is streamed once per block).
-const hashBlock = 64
-
 // gemmAVX2 computes c = op(a)·op(b) with the AVX2 kernel (int16 pairs, VPMADDWD).
 // Packing: ap[panel][q][r][0:2] = a[4·panel+r][2q:2q+2]; bp[panel][q][v][c][0:2] = b[2q:2q+2][16·panel+8v+c].
 func gemmAVX2(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *tensor.Int32, s *simdScratch, workers int) {
