@@ -295,8 +295,8 @@ func (g *Backend) MatMul(ctx context.Context, ps []matmul.Product) error {
 	return nil
 }
 
-// Project computes rows·r on the device for int32 matrices; int8 matrices
-// are projected on the host for now.
+// Project computes rows·r on the device (kernels project_i8, project_i32):
+// only the field vectors cross the bus.
 func (g *Backend) Project(ctx context.Context, b matmul.Buffer, r []field.Elem, out []field.Elem) error {
 	x, err := g.get(b)
 	if err != nil {
@@ -305,15 +305,9 @@ func (g *Backend) Project(ctx context.Context, b matmul.Buffer, r []field.Elem, 
 	if len(r) != x.cols || len(out) != x.rows {
 		return fmt.Errorf("%w: project %d×%d with |r| = %d, |out| = %d", matmul.ErrShape, x.rows, x.cols, len(r), len(out))
 	}
+	kernel := "project_i32"
 	if x.kind == tensor.KindInt8 {
-		h := tensor.NewInt8(x.rows, x.cols)
-		if err := g.DownloadInt8(b, h); err != nil {
-			return err
-		}
-		for i := range out {
-			out[i] = field.DotInt8(h.Row(i), r)
-		}
-		return nil
+		kernel = "project_i8"
 	}
 	rp, err := g.dev.Alloc(8 * len(r))
 	if err != nil {
@@ -329,7 +323,7 @@ func (g *Backend) Project(ctx context.Context, b matmul.Buffer, r []field.Elem, 
 		return err
 	}
 	const warps = 4
-	if err := g.dev.Launch("project_i32", [3]int{cdiv(x.rows, warps), 1, 1}, [3]int{32 * warps, 1, 1}, 0,
+	if err := g.dev.Launch(kernel, [3]int{cdiv(x.rows, warps), 1, 1}, [3]int{32 * warps, 1, 1}, 0,
 		uint64(x.ptr), uint64(x.rows), uint64(x.cols), uint64(rp), uint64(op)); err != nil {
 		return err
 	}

@@ -100,6 +100,14 @@ func testProject(t *testing.T, g *gpu.Backend) {
 			require.Equal(t, field.DotInt32(m.Row(i), r), got[i], "shape %v row %d", s, i)
 		}
 		require.NoError(t, g.Free(db))
+		m8 := randInt8(rng, s[0], s[1])
+		d8, err := g.UploadInt8(m8)
+		require.NoError(t, err)
+		require.NoError(t, g.Project(context.Background(), d8, r, got))
+		for i := range got {
+			require.Equal(t, field.DotInt8(m8.Row(i), r), got[i], "int8 shape %v row %d", s, i)
+		}
+		require.NoError(t, g.Free(d8))
 	}
 }
 

@@ -127,3 +127,17 @@ KERNEL void project_i32(const int32_t* C, long long rows, long long cols, const 
   }
   if (row < rows && lane == 0) out[row] = acc;
 }
+
+// project_i8 is project_i32 for int8 rows.
+KERNEL void project_i8(const int8_t* C, long long rows, long long cols, const uint64_t* r, uint64_t* out) {
+  long long row = (long long)BID_X * (BDIM_X / 32) + TID_X / 32;
+  int lane = LANE_ID;
+  uint64_t acc = 0;
+  if (row < rows)
+    for (long long j = lane; j < cols; j += 32) acc = fp_add(acc, fp_mul(fp_from_i64(C[row * cols + j]), r[j]));
+  for (int m = 16; m >= 1; m /= 2) {
+    uint64_t lo = shfl_xor((uint32_t)acc, m), hi = shfl_xor((uint32_t)(acc >> 32), m);
+    acc = fp_add(acc, ((uint64_t)hi << 32) | lo);
+  }
+  if (row < rows && lane == 0) out[row] = acc;
+}

@@ -44,6 +44,7 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   prover keygen --out KEY
   prover train --steps N --out DIR [--seed S] [--batch B] [--layers 256,128] [--samples s] [--key KEY] [--data DIR] [--full] [--json]
+               [--lr-decay-every K] [--lr-max-shift S] [--backend cpu|emu|cuda|auto]
   prover matmul --n N [--seed S] [--samples s] [--key KEY] [--full] --out FILE
 `)
 	os.Exit(2)
@@ -164,6 +165,8 @@ func trainCmd(ctx context.Context, args []string) {
 	seed := fs.Uint64("seed", def.Seed, "seed of the initial weights and the batches")
 	batch := fs.Int("batch", def.Batch, "batch size")
 	layers := fs.String("layers", joinInts(def.Layers), "hidden layer sizes")
+	lrDecay := fs.Int("lr-decay-every", def.LRDecayEvery, "steps between halvings of the learning rate (0: never)")
+	lrMax := fs.Int("lr-max-shift", def.LRMaxShift, "largest learning-rate shift (the rate stops halving there)")
 	samples := fs.Int("samples", 32, "rows sampled per row group")
 	keyPath := fs.String("key", "", "miner key (default: OUT/miner.key, made if missing)")
 	data := fs.String("data", dataset.DefaultDir, "Fashion-MNIST directory")
@@ -176,6 +179,7 @@ func trainCmd(ctx context.Context, args []string) {
 	}
 	cfg := def
 	cfg.Seed, cfg.Batch = *seed, *batch
+	cfg.LRDecayEvery, cfg.LRMaxShift = *lrDecay, *lrMax
 	var err error
 	if cfg.Layers, err = parseLayers(*layers); err != nil {
 		cli.Fatalf(name, 2, "%v", err)
