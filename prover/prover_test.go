@@ -116,3 +116,15 @@ func BenchmarkProverOverhead(b *testing.B) {
 		})
 	}
 }
+
+func FuzzReadKey(f *testing.F) {
+	f.Add([]byte("trainproof ed25519 private key v1\n" + "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"))
+	f.Add([]byte("nonsense"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(t.TempDir(), "k")
+		require.NoError(t, os.WriteFile(path, b, 0o600))
+		if key, err := prover.ReadKey(path); err == nil {
+			require.Len(t, key, ed25519.PrivateKeySize)
+		}
+	})
+}
