@@ -330,6 +330,36 @@ func (g *Backend) Project(ctx context.Context, b matmul.Buffer, r []field.Elem, 
 	return g.dev.CopyDtoH(elemBytes(out), op)
 }
 
+// ProjectCols computes columns·r of an int8 buffer on the device.
+func (g *Backend) ProjectCols(ctx context.Context, b matmul.Buffer, r []field.Elem, out []field.Elem) error {
+	x, err := g.get(b)
+	if err != nil {
+		return err
+	}
+	if x.kind != tensor.KindInt8 || len(r) != x.rows || len(out) != x.cols {
+		return fmt.Errorf("%w: project columns of %v %d×%d with |r| = %d, |out| = %d", matmul.ErrShape, x.kind, x.rows, x.cols, len(r), len(out))
+	}
+	rp, err := g.pool.get(8 * len(r))
+	if err != nil {
+		return err
+	}
+	defer g.pool.put(rp, 8*len(r))
+	op, err := g.pool.get(8 * len(out))
+	if err != nil {
+		return err
+	}
+	defer g.pool.put(op, 8*len(out))
+	if err := g.dev.CopyHtoD(rp, elemBytes(r)); err != nil {
+		return err
+	}
+	const threads = 128
+	if err := g.dev.Launch("project_cols_i8", [3]int{cdiv(x.cols, threads), 1, 1}, [3]int{threads, 1, 1}, 0,
+		uint64(x.ptr), uint64(x.rows), uint64(x.cols), uint64(rp), uint64(op)); err != nil {
+		return err
+	}
+	return g.dev.CopyDtoH(elemBytes(out), op)
+}
+
 // HashRows computes the rows' Merkle leaves on the device (kernels/hash_rows.cu):
 // only 32 bytes per row cross the bus.
 func (g *Backend) HashRows(ctx context.Context, b matmul.Buffer, prefix []byte, out [][32]byte) error {

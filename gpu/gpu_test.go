@@ -107,6 +107,23 @@ func testProject(t *testing.T, g *gpu.Backend) {
 		for i := range got {
 			require.Equal(t, field.DotInt8(m8.Row(i), r), got[i], "int8 shape %v row %d", s, i)
 		}
+		cols := make([]field.Elem, s[1])
+		rr := make([]field.Elem, s[0])
+		for i := range rr {
+			rr[i] = field.New(rng.Uint64())
+		}
+		require.NoError(t, g.ProjectCols(context.Background(), d8, rr, cols))
+		want := make([]field.Elem, s[1])
+		cpu := matmul.NewCPU()
+		require.NoError(t, cpu.ProjectCols(context.Background(), cpu.WrapInt8(m8), rr, want))
+		require.Equal(t, want, cols, "columns of %v", s)
+		for j := range want { // and against the definition
+			var acc field.Elem
+			for i := 0; i < s[0]; i++ {
+				acc = field.Add(acc, field.Mul(field.FromInt64(int64(m8.At(i, j))), rr[i]))
+			}
+			require.Equal(t, acc, want[j])
+		}
 		require.NoError(t, g.Free(d8))
 	}
 }

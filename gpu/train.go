@@ -21,7 +21,6 @@ type Trainer struct {
 	data *dataset.Set
 	step uint64
 	m    []matmul.Buffer // master weights for the next step
-	host []*tensor.Int32 // the same weights on the host (the trace's M)
 }
 
 // NewTrainer uploads the configuration's initial weights.
@@ -43,7 +42,6 @@ func NewTrainer(g *Backend, cfg model.Config, data *dataset.Set) (*Trainer, erro
 			return nil, err
 		}
 		t.m = append(t.m, b)
-		t.host = append(t.host, m)
 	}
 	return t, nil
 }
@@ -51,8 +49,19 @@ func NewTrainer(g *Backend, cfg model.Config, data *dataset.Set) (*Trainer, erro
 // NextStep is the number of the step Step will run.
 func (t *Trainer) NextStep() uint64 { return t.step }
 
-// Weights returns the master weights the next step starts from (host copies).
-func (t *Trainer) Weights() []*tensor.Int32 { return t.host }
+// Weights downloads the master weights the next step starts from.
+func (t *Trainer) Weights() ([]*tensor.Int32, error) {
+	var out []*tensor.Int32
+	for _, b := range t.m {
+		rows, cols := b.Shape()
+		h := tensor.NewInt32(rows, cols)
+		if err := t.g.DownloadInt32(b, h); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
 
 // Close frees the device weights.
 func (t *Trainer) Close() {
@@ -71,43 +80,115 @@ func (t *Trainer) elemLaunch(kernel string, n int, args ...uint64) error {
 	return t.g.dev.Launch(kernel, [3]int{min(cdiv(n, 256), 4096), 1, 1}, [3]int{256, 1, 1}, 0, args...)
 }
 
-// Step runs one training step on the device and returns its trace.
-func (t *Trainer) Step(ctx context.Context) (tr *model.Trace, err error) {
+// Resident is a training step whose matrices stay on the device; the prover
+// commits to them there and reads back only the rows it opens. X also has a
+// host copy (the prover opens training examples against it).
+type Resident struct {
+	Step           uint64
+	Index          []int
+	Labels         []uint8
+	HostX          *tensor.Int8
+	X              matmul.Buffer
+	Z, A, G, D, DW []matmul.Buffer // A[l−1] = A_l (l < L), D[l−1] = D_l (l < L)
+	M, W, MNext    []matmul.Buffer
+}
+
+// buffers lists every buffer of the step except MNext (the trainer's next weights).
+func (r *Resident) buffers() []matmul.Buffer {
+	out := []matmul.Buffer{r.X}
+	for _, l := range [][]matmul.Buffer{r.Z, r.A, r.G, r.D, r.DW, r.M, r.W} {
+		out = append(out, l...)
+	}
+	return out
+}
+
+// Release frees the step's buffers, except MNext, which the trainer keeps as
+// its weights.
+func (r *Resident) Release(g *Backend) {
+	for _, b := range r.buffers() {
+		if b != nil {
+			g.Free(b)
+		}
+	}
+}
+
+// Step runs one training step on the device and returns its trace on the host.
+func (t *Trainer) Step(ctx context.Context) (*model.Trace, error) {
+	r, err := t.StepResident(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Release(t.g)
+	tr := &model.Trace{Step: r.Step, Index: r.Index, Labels: r.Labels, X: r.HostX}
+	down8 := func(x matmul.Buffer) *tensor.Int8 {
+		rows, cols := x.Shape()
+		h := tensor.NewInt8(rows, cols)
+		if err == nil {
+			err = t.g.DownloadInt8(x, h)
+		}
+		return h
+	}
+	down32 := func(x matmul.Buffer) *tensor.Int32 {
+		rows, cols := x.Shape()
+		h := tensor.NewInt32(rows, cols)
+		if err == nil {
+			err = t.g.DownloadInt32(x, h)
+		}
+		return h
+	}
+	for l := range r.Z {
+		tr.M = append(tr.M, down32(r.M[l]))
+		tr.W = append(tr.W, down8(r.W[l]))
+		tr.Z = append(tr.Z, down32(r.Z[l]))
+		tr.G = append(tr.G, down8(r.G[l]))
+		tr.DW = append(tr.DW, down32(r.DW[l]))
+		tr.MNext = append(tr.MNext, down32(r.MNext[l]))
+	}
+	for l := range r.A {
+		tr.A = append(tr.A, down8(r.A[l]))
+		tr.D = append(tr.D, down32(r.D[l]))
+	}
+	return tr, err
+}
+
+// StepResident runs one training step on the device and leaves its matrices
+// there. The caller releases it (Resident.Release) when it has proven it.
+func (t *Trainer) StepResident(ctx context.Context) (res *Resident, err error) {
 	cfg, d, b, g := t.cfg, t.dims, t.cfg.Batch, t.g
 	L := len(d) - 1
-	var bufs []matmul.Buffer // freed at the end, except the new weights
+	r := &Resident{Step: t.step, Index: make([]int, b), Labels: make([]uint8, b), HostX: tensor.NewInt8(b, d[0]), M: t.m}
+	var owned []matmul.Buffer // freed if the step fails
+	defer func() {
+		if err != nil {
+			for _, x := range owned {
+				g.Free(x)
+			}
+		}
+	}()
 	alloc := func(kind tensor.Kind, rows, cols int) (*buf, error) {
 		x, err := g.Alloc(kind, rows, cols)
 		if err != nil {
 			return nil, err
 		}
-		bufs = append(bufs, x)
+		owned = append(owned, x)
 		return x.(*buf), nil
 	}
-	defer func() {
-		for _, x := range bufs {
-			g.Free(x)
-		}
-	}()
-
-	tr = &model.Trace{Step: t.step, Index: make([]int, b), Labels: make([]uint8, b), X: tensor.NewInt8(b, d[0])}
 	for i := 0; i < b; i++ {
 		idx := cfg.SampleIndex(t.step, i)
-		tr.Index[i], tr.Labels[i] = idx, t.data.Labels[idx]
-		cfg.InputRow(t.data.Image(idx), tr.X.Row(i))
+		r.Index[i], r.Labels[i] = idx, t.data.Labels[idx]
+		cfg.InputRow(t.data.Image(idx), r.HostX.Row(i))
 	}
-	xb, err := g.UploadInt8(tr.X)
+	xb, err := g.UploadInt8(r.HostX)
 	if err != nil {
 		return nil, err
 	}
-	bufs = append(bufs, xb)
+	owned = append(owned, xb)
+	r.X = xb
 	labels, err := alloc(tensor.KindInt8, 1, b)
 	if err != nil {
 		return nil, err
 	}
-	lab := make([]byte, b)
-	copy(lab, tr.Labels)
-	if err := g.dev.CopyHtoD(labels.ptr, lab); err != nil {
+	if err := g.dev.CopyHtoD(labels.ptr, append([]byte(nil), r.Labels...)); err != nil {
 		return nil, err
 	}
 
@@ -116,117 +197,86 @@ func (t *Trainer) Step(ctx context.Context) (tr *model.Trace, err error) {
 		if w[l-1], err = alloc(tensor.KindInt8, d[l-1], d[l]); err != nil {
 			return nil, err
 		}
+		r.W = append(r.W, w[l-1])
 		if err := t.elemLaunch("view_rows", d[l-1]*d[l], uint64(t.m[l-1].(*buf).ptr), uint64(d[l-1]*d[l]), uint64(cfg.WeightShift), uint64(w[l-1].ptr)); err != nil {
 			return nil, err
 		}
 	}
-	z := make([]*buf, L)
-	a := make([]*buf, L) // a[l] = A_l for l < L; a[0] = X
-	a[0] = xb.(*buf)
+	a := []*buf{xb.(*buf)} // a[l] = A_l, a[0] = X
 	for l := 1; l <= L; l++ {
-		if z[l-1], err = alloc(tensor.KindInt32, b, d[l]); err != nil {
+		z, err := alloc(tensor.KindInt32, b, d[l])
+		if err != nil {
 			return nil, err
 		}
-		if err := g.MatMul(ctx, []matmul.Product{{A: a[l-1], B: w[l-1], C: z[l-1]}}); err != nil {
+		r.Z = append(r.Z, z)
+		if err := g.MatMul(ctx, []matmul.Product{{A: a[l-1], B: w[l-1], C: z}}); err != nil {
 			return nil, err
 		}
 		if l < L {
-			if a[l], err = alloc(tensor.KindInt8, b, d[l]); err != nil {
+			al, err := alloc(tensor.KindInt8, b, d[l])
+			if err != nil {
 				return nil, err
 			}
-			if err := t.rowsLaunch("act_rows", b, uint64(z[l-1].ptr), uint64(b), uint64(d[l]), uint64(a[l].ptr)); err != nil {
+			a = append(a, al)
+			r.A = append(r.A, al)
+			if err := t.rowsLaunch("act_rows", b, uint64(z.ptr), uint64(b), uint64(d[l]), uint64(al.ptr)); err != nil {
 				return nil, err
 			}
 		}
 	}
 	gr := make([]*buf, L)
-	dd := make([]*buf, L)
+	r.G = make([]matmul.Buffer, L)
+	r.D = make([]matmul.Buffer, L-1)
 	if gr[L-1], err = alloc(tensor.KindInt8, b, d[L]); err != nil {
 		return nil, err
 	}
-	if err := t.rowsLaunch("loss_grad_rows", b, uint64(z[L-1].ptr), uint64(b), uint64(d[L]), uint64(labels.ptr), uint64(cfg.LogitShift), uint64(gr[L-1].ptr)); err != nil {
+	r.G[L-1] = gr[L-1]
+	if err := t.rowsLaunch("loss_grad_rows", b, uint64(r.Z[L-1].(*buf).ptr), uint64(b), uint64(d[L]), uint64(labels.ptr), uint64(cfg.LogitShift), uint64(gr[L-1].ptr)); err != nil {
 		return nil, err
 	}
 	for l := L - 1; l >= 1; l-- {
-		if dd[l-1], err = alloc(tensor.KindInt32, b, d[l]); err != nil {
+		dl, err := alloc(tensor.KindInt32, b, d[l])
+		if err != nil {
 			return nil, err
 		}
-		if err := g.MatMul(ctx, []matmul.Product{{A: gr[l], B: w[l], TransB: true, C: dd[l-1]}}); err != nil {
+		r.D[l-1] = dl
+		if err := g.MatMul(ctx, []matmul.Product{{A: gr[l], B: w[l], TransB: true, C: dl}}); err != nil {
 			return nil, err
 		}
 		if gr[l-1], err = alloc(tensor.KindInt8, b, d[l]); err != nil {
 			return nil, err
 		}
+		r.G[l-1] = gr[l-1]
 		shift := int64(cfg.GradShift(l) - model.RefActShift)
-		if err := t.rowsLaunch("back_act_rows", b, uint64(dd[l-1].ptr), uint64(z[l-1].ptr), uint64(b), uint64(d[l]), uint64(shift), uint64(gr[l-1].ptr)); err != nil {
+		if err := t.rowsLaunch("back_act_rows", b, uint64(dl.ptr), uint64(r.Z[l-1].(*buf).ptr), uint64(b), uint64(d[l]), uint64(shift), uint64(gr[l-1].ptr)); err != nil {
 			return nil, err
 		}
 	}
-	dw := make([]*buf, L)
-	next := make([]matmul.Buffer, L)
 	for l := 1; l <= L; l++ {
-		if dw[l-1], err = alloc(tensor.KindInt32, d[l-1], d[l]); err != nil {
-			return nil, err
-		}
-		if err := g.MatMul(ctx, []matmul.Product{{A: a[l-1], TransA: true, B: gr[l-1], C: dw[l-1]}}); err != nil {
-			return nil, err
-		}
-		nb, err := g.Alloc(tensor.KindInt32, d[l-1], d[l])
+		dw, err := alloc(tensor.KindInt32, d[l-1], d[l])
 		if err != nil {
 			return nil, err
 		}
-		next[l-1] = nb
+		r.DW = append(r.DW, dw)
+		if err := g.MatMul(ctx, []matmul.Product{{A: a[l-1], TransA: true, B: gr[l-1], C: dw}}); err != nil {
+			return nil, err
+		}
+		nb, err := alloc(tensor.KindInt32, d[l-1], d[l])
+		if err != nil {
+			return nil, err
+		}
+		r.MNext = append(r.MNext, nb)
 		n := d[l-1] * d[l]
 		lim := int64(127) << uint(cfg.WeightShift)
-		if err := t.elemLaunch("update_rows", n, uint64(t.m[l-1].(*buf).ptr), uint64(dw[l-1].ptr), uint64(n),
-			uint64(cfg.LRShiftAt(t.step)), uint64(cfg.DecayShift), uint64(lim), uint64(nb.(*buf).ptr)); err != nil {
-			for _, x := range next[:l] {
-				g.Free(x)
-			}
+		if err := t.elemLaunch("update_rows", n, uint64(t.m[l-1].(*buf).ptr), uint64(dw.ptr), uint64(n),
+			uint64(cfg.LRShiftAt(t.step)), uint64(cfg.DecayShift), uint64(lim), uint64(nb.ptr)); err != nil {
 			return nil, err
 		}
 	}
-
-	// The trace comes back for the prover.
-	down8 := func(x *buf) *tensor.Int8 {
-		h := tensor.NewInt8(x.rows, x.cols)
-		if err == nil {
-			err = g.DownloadInt8(x, h)
-		}
-		return h
-	}
-	down32 := func(x matmul.Buffer) *tensor.Int32 {
-		r, c := x.Shape()
-		h := tensor.NewInt32(r, c)
-		if err == nil {
-			err = g.DownloadInt32(x, h)
-		}
-		return h
-	}
-	tr.G = make([]*tensor.Int8, L)
-	tr.D = make([]*tensor.Int32, L-1)
-	for l := 1; l <= L; l++ {
-		tr.M = append(tr.M, t.host[l-1])
-		tr.W = append(tr.W, down8(w[l-1]))
-		tr.Z = append(tr.Z, down32(z[l-1]))
-		tr.G[l-1] = down8(gr[l-1])
-		tr.DW = append(tr.DW, down32(dw[l-1]))
-		tr.MNext = append(tr.MNext, down32(next[l-1]))
-		if l < L {
-			tr.A = append(tr.A, down8(a[l]))
-			tr.D[l-1] = down32(dd[l-1])
-		}
-	}
-	if err != nil {
-		for _, x := range next {
-			g.Free(x)
-		}
-		return nil, err
-	}
-	for _, x := range t.m {
-		g.Free(x)
-	}
-	t.m, t.host = next, tr.MNext
+	// The labels are no longer needed; the step now owns the old weights
+	// (r.M); the trainer moves on to MNext.
+	g.Free(labels)
+	t.m = r.MNext
 	t.step++
-	return tr, nil
+	return r, nil
 }

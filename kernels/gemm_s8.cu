@@ -141,3 +141,13 @@ KERNEL void project_i8(const int8_t* C, long long rows, long long cols, const ui
   }
   if (row < rows && lane == 0) out[row] = acc;
 }
+
+// project_cols_i8 computes out[j] = Σ_i M[i][j]·r[i] mod p: one thread per
+// column, neighbouring threads reading neighbouring bytes of each row.
+KERNEL void project_cols_i8(const int8_t* M, long long rows, long long cols, const uint64_t* r, uint64_t* out) {
+  long long j = (long long)BID_X * BDIM_X + TID_X;
+  if (j >= cols) return;
+  uint64_t acc = 0;
+  for (long long i = 0; i < rows; i++) acc = fp_add(acc, fp_mul(fp_from_i64(M[i * cols + j]), r[i]));
+  out[j] = acc;
+}

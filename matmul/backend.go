@@ -118,6 +118,11 @@ type Backend interface {
 	// len(r) must equal b's columns and len(out) its rows.
 	Project(ctx context.Context, b Buffer, r []field.Elem, out []field.Elem) error
 
+	// ProjectCols computes out[j] = Σ_i r[i]·b[i][j] mod p for every column
+	// j of an int8 buffer: the projection of its transpose, which the
+	// checks of products with a transposed operand need.
+	ProjectCols(ctx context.Context, b Buffer, r []field.Elem, out []field.Elem) error
+
 	// HashRows computes out[i] = SHA-256(prefix ‖ uint32be(i) ‖ row_i) for
 	// every row i, where row_i is the row's canonical little-endian encoding
 	// (tensor.Int8Bytes / tensor.Int32Bytes). Commitments build on it.

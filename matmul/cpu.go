@@ -234,6 +234,30 @@ func (c *CPU) Project(ctx context.Context, b Buffer, r []field.Elem, out []field
 	return nil
 }
 
+func (c *CPU) ProjectCols(ctx context.Context, b Buffer, r []field.Elem, out []field.Elem) error {
+	cb, err := c.buf(b)
+	if err != nil {
+		return err
+	}
+	rows, cols := cb.Shape()
+	if cb.i8 == nil || len(r) != rows || len(out) != cols {
+		return fmt.Errorf("%w: project columns of %v %d×%d with |r| = %d, |out| = %d", ErrShape, cb.Kind(), rows, cols, len(r), len(out))
+	}
+	m := cb.i8
+	par.Range(cols, min(workersFor(rows*cols), max(1, cols/64)), func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			out[j] = 0
+		}
+		for i := 0; i < rows; i++ {
+			row := m.Row(i)[lo:hi]
+			for j, x := range row {
+				out[lo+j] = field.Add(out[lo+j], field.Mul(field.FromInt64(int64(x)), r[i]))
+			}
+		}
+	})
+	return nil
+}
+
 func (c *CPU) HashRows(ctx context.Context, b Buffer, prefix []byte, out [][32]byte) error {
 	cb, err := c.buf(b)
 	if err != nil {

@@ -11,11 +11,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
-	"runtime"
 
 	"github.com/seed46f70faa/trainproof/bundle"
 	"github.com/seed46f70faa/trainproof/commit"
 	"github.com/seed46f70faa/trainproof/field"
+	"github.com/seed46f70faa/trainproof/gpu"
 	"github.com/seed46f70faa/trainproof/internal/par"
 	"github.com/seed46f70faa/trainproof/matmul"
 	"github.com/seed46f70faa/trainproof/model"
@@ -67,8 +67,10 @@ type Step struct {
 	Step     uint64
 	Prev     commit.Hash // the previous step's root; zero at step 0
 	Matrices []Matrix    // plan order (protocol.NewPlan)
-	// Views holds, for int32 matrices used through their int8 view, that view.
-	Views map[int]*tensor.Int8
+	// Views holds, for int32 matrices used through their int8 view, that view
+	// (on the host, or in ViewBufs on the step's backend).
+	Views    map[int]*tensor.Int8
+	ViewBufs map[int]matmul.Buffer
 	// Examples are the training examples of every batch row (train only).
 	Examples []bundle.Example
 	// Leaves holds row hashes already computed for some matrices (by the
@@ -76,15 +78,26 @@ type Step struct {
 	Leaves map[int][]commit.Hash
 	// Backend holds the matrices given as Buf.
 	Backend matmul.Backend
+	// Keep marks resident matrices that Release must not free (a trainer's
+	// next weights).
+	Keep map[int]bool
 }
 
-// Release frees the step's backend-resident matrices.
+// Release frees the step's backend-resident matrices (those it owns: see
+// Keep).
 func (s *Step) Release() {
+	if s.Backend == nil {
+		return
+	}
 	for i, m := range s.Matrices {
-		if m.Buf != nil && s.Backend != nil {
+		if m.Buf != nil && !s.Keep[i] {
 			s.Backend.Free(m.Buf)
-			s.Matrices[i].Buf = nil
 		}
+		s.Matrices[i].Buf = nil
+	}
+	for i, b := range s.ViewBufs {
+		s.Backend.Free(b)
+		delete(s.ViewBufs, i)
 	}
 }
 
@@ -164,13 +177,15 @@ func Commit(ctx context.Context, s *Step, signer ed25519.PublicKey) (*Pending, e
 		if a.C, err = project(ctx, be, buf, r); err != nil {
 			return nil, err
 		}
-		bop := s.operand(p.B)
+		be, buf = s.operand(cpu, p.B)
 		if !p.B.Trans {
-			if a.Q, err = project(ctx, cpu, cpu.WrapInt8(bop), r); err != nil {
-				return nil, err
-			}
+			a.Q, err = project(ctx, be, buf, r)
 		} else {
-			a.Q = projectCols(bop, r)
+			a.Q = make([]field.Elem, p.K)
+			err = be.ProjectCols(ctx, buf, r, a.Q)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	if err := pd.sess.RoundOne(pd.answers); err != nil {
@@ -179,12 +194,14 @@ func Commit(ctx context.Context, s *Step, signer ed25519.PublicKey) (*Pending, e
 	for pi, p := range plan.Products {
 		a := &pd.answers[pi]
 		if p.B.Trans {
-			if a.W, err = project(ctx, cpu, cpu.WrapInt8(s.operand(p.B)), pd.sess.S[pi]); err != nil {
+			be, buf := s.operand(cpu, p.B)
+			if a.W, err = project(ctx, be, buf, pd.sess.S[pi]); err != nil {
 				return nil, err
 			}
 		}
 		if p.A.Trans {
-			if a.Y, err = project(ctx, cpu, cpu.WrapInt8(s.operand(p.A)), pd.sess.T[pi]); err != nil {
+			be, buf := s.operand(cpu, p.A)
+			if a.Y, err = project(ctx, be, buf, pd.sess.T[pi]); err != nil {
 				return nil, err
 			}
 		}
@@ -208,31 +225,22 @@ func (s *Step) on(cpu *matmul.CPU, i int) (matmul.Backend, matmul.Buffer) {
 	return cpu, cpu.WrapInt32(m.I32)
 }
 
-func (s *Step) operand(o protocol.Operand) *tensor.Int8 {
-	if o.View {
-		return s.Views[o.Matrix]
+// operand returns the backend and int8 buffer of a product operand: the
+// matrix itself, or the int8 view of a master-weight matrix.
+func (s *Step) operand(cpu *matmul.CPU, o protocol.Operand) (matmul.Backend, matmul.Buffer) {
+	if !o.View {
+		return s.on(cpu, o.Matrix)
 	}
-	return s.Matrices[o.Matrix].I8
+	if b, ok := s.ViewBufs[o.Matrix]; ok {
+		return s.Backend, b
+	}
+	return cpu, cpu.WrapInt8(s.Views[o.Matrix])
 }
 
 func project(ctx context.Context, be matmul.Backend, b matmul.Buffer, r []field.Elem) ([]field.Elem, error) {
 	rows, _ := b.Shape()
 	out := make([]field.Elem, rows)
 	return out, be.Project(ctx, b, r, out)
-}
-
-// projectCols returns bᵀ·r: out[j] = Σ_i r[i]·b[i][j].
-func projectCols(b *tensor.Int8, r []field.Elem) []field.Elem {
-	out := make([]field.Elem, b.Cols)
-	par.Range(b.Cols, min(runtime.GOMAXPROCS(0), max(1, b.Cols/64)), func(lo, hi int) {
-		for i := 0; i < b.Rows; i++ {
-			row := b.Row(i)[lo:hi]
-			for j, x := range row {
-				out[lo+j] = field.Add(out[lo+j], field.Mul(field.FromInt64(int64(x)), r[i]))
-			}
-		}
-	})
-	return out
 }
 
 // Finish samples rows with nonce (ignored in Fiat–Shamir mode), opens them and
@@ -302,6 +310,9 @@ func (pd *Pending) Finish(variant bundle.Variant, nonce [32]byte, key ed25519.Pr
 	}
 	return b, enc, nil
 }
+
+// Release frees the step's backend-resident matrices once the bundle is made.
+func (pd *Pending) Release() { pd.step.Release() }
 
 // Roots returns the matrix roots in plan order.
 func (pd *Pending) Roots() []commit.Hash { return pd.roots }
@@ -396,6 +407,33 @@ func genRows(m *tensor.Int8, seed uint64, which byte) {
 			protocol.GenRow(seed, which, i, m.Row(i))
 		}
 	})
+}
+
+// ResidentStep maps a training step that stayed on the device onto the plan
+// of its task. The step owns the buffers (Step.Release frees them) except the
+// next weights, which the trainer keeps.
+func ResidentStep(task protocol.Task, prev commit.Hash, r *gpu.Resident, be *gpu.Backend, examples []bundle.Example) (*Step, error) {
+	plan, err := protocol.NewPlan(task)
+	if err != nil {
+		return nil, err
+	}
+	st := &Step{Task: task, Step: r.Step, Prev: prev, Matrices: make([]Matrix, len(plan.Matrices)), Backend: be,
+		ViewBufs: map[int]matmul.Buffer{}, Keep: map[int]bool{}, Examples: examples}
+	st.Matrices[plan.X] = Matrix{Buf: r.X}
+	for l := range plan.Z {
+		st.Matrices[plan.Z[l]] = Matrix{Buf: r.Z[l]}
+		st.Matrices[plan.G[l]] = Matrix{Buf: r.G[l]}
+		st.Matrices[plan.M[l]] = Matrix{Buf: r.M[l]}
+		st.Matrices[plan.DW[l]] = Matrix{Buf: r.DW[l]}
+		st.Matrices[plan.MNext[l]] = Matrix{Buf: r.MNext[l]}
+		st.Keep[plan.MNext[l]] = true
+		st.ViewBufs[plan.M[l]] = r.W[l]
+	}
+	for l := range plan.A {
+		st.Matrices[plan.A[l]] = Matrix{Buf: r.A[l]}
+		st.Matrices[plan.D[l]] = Matrix{Buf: r.D[l]}
+	}
+	return st, nil
 }
 
 // TrainStep maps a training trace onto the plan of its task.

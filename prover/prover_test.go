@@ -12,7 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed46f70faa/trainproof/bundle"
+	"github.com/seed46f70faa/trainproof/cgo/emu"
 	"github.com/seed46f70faa/trainproof/commit"
+	"github.com/seed46f70faa/trainproof/gpu"
 	"github.com/seed46f70faa/trainproof/internal/synth"
 	"github.com/seed46f70faa/trainproof/matmul"
 	"github.com/seed46f70faa/trainproof/model"
@@ -127,4 +129,33 @@ func FuzzReadKey(f *testing.F) {
 			require.Len(t, key, ed25519.PrivateKeySize)
 		}
 	})
+}
+
+// TestResidentTrainingOnEmulatedGPU runs training steps with every matrix on
+// the (emulated) device, proves them there, and checks that the bundles
+// verify and that nothing leaks: afterwards only the weights are allocated.
+func TestResidentTrainingOnEmulatedGPU(t *testing.T) {
+	data := synth.Dataset(8)
+	cfg := model.DefaultConfig()
+	cfg.Layers, cfg.Batch = []int{20, 12}, 10
+	dev := emu.New(1 << 30)
+	defer dev.Close()
+	g := gpu.New(dev, "emu")
+	tr, err := prover.NewTrainer(cfg, 4, protocol.ModeFiatShamir, data, g)
+	require.NoError(t, err)
+	_, key, _ := ed25519.GenerateKey(nil)
+	root := tr.Task.DatasetRoot
+	chain := verifier.NewChain()
+	err = tr.Run(context.Background(), prover.TrainOptions{Steps: 3, Key: key, Progress: func(r prover.StepReport) {
+		b, err := bundle.Decode(r.Bundle, 0)
+		require.NoError(t, err)
+		res, err := verifier.Verify(b, verifier.Options{DatasetRoot: &root})
+		require.NoError(t, err)
+		require.NoError(t, chain.Add(res))
+	}})
+	require.NoError(t, err)
+	require.NoError(t, g.Close())
+	free, total := dev.MemInfo()
+	weights := 4 * (784*20 + 20*12 + 12*10)
+	require.Equal(t, uint64(weights), total-free, "only the weights stay on the device")
 }

@@ -64,6 +64,7 @@ type Trainer struct {
 	Task    protocol.Task
 	trainer *train.Trainer // the CPU trainer, or a copy of the device's weights for evaluation
 	device  *gpu.Trainer   // set when the backend is a GPU (or the emulated one)
+	backend *gpu.Backend
 	data    *dataset.Set
 	tree    *commit.Tree
 	prev    commit.Hash
@@ -91,6 +92,7 @@ func NewTrainer(cfg model.Config, samples uint32, mode protocol.Mode, data *data
 		if t.device, err = gpu.NewTrainer(g, cfg, data); err != nil {
 			return nil, err
 		}
+		t.backend = g
 	}
 	return t, nil
 }
@@ -98,32 +100,46 @@ func NewTrainer(cfg model.Config, samples uint32, mode protocol.Mode, data *data
 // Model returns a trainer holding the current weights (for evaluation).
 func (t *Trainer) Model() *train.Trainer {
 	if t.device != nil {
-		t.trainer.SetWeights(t.device.Weights())
-		t.trainer.SetStep(t.device.NextStep())
+		if w, err := t.device.Weights(); err == nil {
+			t.trainer.SetWeights(w)
+			t.trainer.SetStep(t.device.NextStep())
+		}
 	}
 	return t.trainer
 }
 
-// Step trains one step and commits to it; Finish on the result makes the bundle.
+// Step trains one step and commits to it; Finish on the result makes the
+// bundle, and Release then frees what the step holds on a device.
 func (t *Trainer) Step(ctx context.Context, signer ed25519.PublicKey) (*Pending, *model.Trace, error) {
 	t0 := time.Now()
 	var tr *model.Trace
-	var err error
+	var st *Step
 	if t.device != nil {
-		tr, err = t.device.Step(ctx)
+		// The step stays on the device: committed and answered there, only
+		// the opened rows come back. Pending.Release frees it.
+		r, err := t.device.StepResident(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		t.lastTrain = time.Since(t0)
+		tr = &model.Trace{Step: r.Step, Index: r.Index, Labels: r.Labels, X: r.HostX}
+		if st, err = ResidentStep(t.Task, t.prev, r, t.backend, Examples(t.data, t.tree, r.Index)); err != nil {
+			r.Release(t.backend)
+			return nil, nil, err
+		}
 	} else {
-		tr, err = t.trainer.Step(ctx)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	t.lastTrain = time.Since(t0)
-	st, err := TrainStep(t.Task, t.prev, tr, Examples(t.data, t.tree, tr.Index))
-	if err != nil {
-		return nil, nil, err
+		var err error
+		if tr, err = t.trainer.Step(ctx); err != nil {
+			return nil, nil, err
+		}
+		t.lastTrain = time.Since(t0)
+		if st, err = TrainStep(t.Task, t.prev, tr, Examples(t.data, t.tree, tr.Index)); err != nil {
+			return nil, nil, err
+		}
 	}
 	pd, err := Commit(ctx, st, signer)
 	if err != nil {
+		st.Release()
 		return nil, nil, err
 	}
 	t.prev = pd.StepRoot
@@ -151,6 +167,7 @@ func (t *Trainer) Run(ctx context.Context, opt TrainOptions) error {
 			return err
 		}
 		_, enc, err := pd.Finish(opt.Variant, [32]byte{}, opt.Key)
+		pd.Release()
 		if err != nil {
 			return err
 		}

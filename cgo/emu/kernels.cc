@@ -41,6 +41,10 @@ void t_project_i8(const uint64_t* a) {
   project_i8(arg<const int8_t*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2]), arg<const uint64_t*>(a[3]),
              arg<uint64_t*>(a[4]));
 }
+void t_project_cols_i8(const uint64_t* a) {
+  project_cols_i8(arg<const int8_t*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2]), arg<const uint64_t*>(a[3]),
+                  arg<uint64_t*>(a[4]));
+}
 void t_hash_rows(const uint64_t* a) {
   hash_rows(arg<const unsigned char*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2]),
             arg<const unsigned char*>(a[3]), arg<long long>(a[4]), arg<unsigned char*>(a[5]));
@@ -86,6 +90,7 @@ const Entry kernels[] = {
     {"gemm_s8_tc", 7, t_gemm_s8_tc},
     {"project_i32", 5, t_project_i32},
     {"project_i8", 5, t_project_i8},
+    {"project_cols_i8", 5, t_project_cols_i8},
     {"hash_rows", 6, t_hash_rows},
     {"fill_u8", 3, t_fill_u8},
     {"view_rows", 4, t_view_rows},
