@@ -6,7 +6,7 @@ SAMPLES   ?= 16
 OUT       ?= out/demo
 BIN       := bin
 
-.PHONY: cublas-ref kernels check-sass cuda test-kernels all build deps data onednn demo test vet bench bench-onednn generate fuzz verifier-purego clean
+.PHONY: solc cublas-ref kernels check-sass cuda test-kernels all build deps data onednn demo test vet bench bench-onednn generate fuzz verifier-purego clean
 
 all: build
 
@@ -17,8 +17,15 @@ build:
 # the Fashion-MNIST data set (Debian package dataset-fashion-mnist), oneDNN
 # (libdnnl-dev, the reference our int8 GEMM is tested and measured against)
 # and the Go modules.
-deps: data onednn
+deps: data onednn solc
 	$(GO) mod download
+
+# solc (npm) compiles the exported Solidity verifier for the EVM test (snark/).
+solc:
+	@if [ ! -x .tools/node_modules/.bin/solcjs ]; then \
+		echo "installing solc 0.8.37 (npm) into .tools"; \
+		npm install --no-save --no-audit --no-fund --prefix .tools solc@0.8.37 >/dev/null; \
+	fi
 
 onednn:
 	@if [ ! -f /usr/include/dnnl.h ]; then \
@@ -44,7 +51,7 @@ demo: deps build
 # every GEMM path equals oneDNN bit for bit, and the pure-Go build.
 test: deps verifier-purego
 	$(GO) vet ./...
-	$(GO) test ./...
+	TRAINPROOF_REQUIRE_EVM=1 $(GO) test ./...
 	$(GO) test -tags onednn ./matmul/onednn/
 	$(GO) test -tags purego ./matmul/ ./field/ ./freivalds/
 
