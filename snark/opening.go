@@ -11,14 +11,21 @@ import (
 // and returns Σ row[j]·r[j], the row's projection onto r.
 func OpenRow(api frontend.API, root frontend.Variable, row []frontend.Variable, indexBits []frontend.Variable,
 	path []frontend.Variable, r []frontend.Variable) (frontend.Variable, error) {
+	return OpenRowBits(api, 32, root, row, indexBits, path, r)
+}
+
+// OpenRowBits is OpenRow for signed values of the given bit width (8 for
+// int8 rows, 32 for int32 rows).
+func OpenRowBits(api frontend.API, width int, root frontend.Variable, row []frontend.Variable, indexBits []frontend.Variable,
+	path []frontend.Variable, r []frontend.Variable) (frontend.Variable, error) {
 	h, err := poseidon2.New(api)
 	if err != nil {
 		return nil, err
 	}
 	for _, x := range row {
-		// int32 values: range-checked so a prover cannot open a field element
-		// that no int32 row could hash to the same leaf.
-		api.ToBinary(api.Add(x, 1<<31), 32)
+		// Range-checked so a prover cannot open a field element that no
+		// row of this type could hash to the same leaf.
+		api.ToBinary(api.Add(x, 1<<(width-1)), width)
 	}
 	h.Write(row...)
 	node := h.Sum()
