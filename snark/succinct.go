@@ -1,0 +1,239 @@
+package snark
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark/frontend"
+
+	"github.com/seed46f70faa/trainproof/protocol"
+	"github.com/seed46f70faa/trainproof/tensor"
+)
+
+// Succinct is a succinct bundle of a matmul unit: the task, the Poseidon2
+// row roots of A, B and C, a Groth16 proof that the sampled checks pass
+// against them, and the miner's signature.
+type Succinct struct {
+	Task      protocol.Task
+	Roots     [3]fr.Element // A, B, C
+	Proof     []byte        // gnark's compressed Groth16 encoding
+	PublicKey ed25519.PublicKey
+	Signature []byte
+}
+
+// SuccinctMagic opens every succinct bundle.
+const SuccinctMagic = "TPS\x01"
+
+// Limits of a succinct bundle, checked before anything is allocated.
+const (
+	maxSuccinct = 1 << 16
+	maxProof    = 1 << 12
+)
+
+var (
+	// ErrFormat reports bytes that are not a succinct bundle.
+	ErrFormat = errors.New("snark: malformed succinct bundle")
+	// ErrProof reports a proof, signature or statement that does not verify.
+	ErrProof = errors.New("snark: proof rejected")
+)
+
+func signedDigest(b []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte("trainproof/v1/succinct"))
+	h.Write(b)
+	return h.Sum(nil)
+}
+
+// Encode signs and encodes:
+//
+//	magic ‖ u16 task length ‖ task ‖ 3 × 32-byte roots (big-endian, canonical) ‖
+//	u16 proof length ‖ proof ‖ ed25519 public key (32) ‖ signature (64) of
+//	SHA-256("trainproof/v1/succinct" ‖ every preceding byte)
+func (s *Succinct) Encode(key ed25519.PrivateKey) []byte {
+	task := s.Task.AppendBinary(nil)
+	b := append([]byte(SuccinctMagic), byte(len(task)>>8), byte(len(task)))
+	b = append(b, task...)
+	for i := range s.Roots {
+		r := s.Roots[i].Bytes()
+		b = append(b, r[:]...)
+	}
+	b = binary.BigEndian.AppendUint16(b, uint16(len(s.Proof)))
+	b = append(b, s.Proof...)
+	s.PublicKey = key.Public().(ed25519.PublicKey)
+	b = append(b, s.PublicKey...)
+	s.Signature = ed25519.Sign(key, signedDigest(b))
+	return append(b, s.Signature...)
+}
+
+// DecodeSuccinct parses and checks the signature of a succinct bundle.
+func DecodeSuccinct(in []byte) (*Succinct, error) {
+	if len(in) > maxSuccinct || len(in) < len(SuccinctMagic)+2 || string(in[:4]) != SuccinctMagic {
+		return nil, fmt.Errorf("%w: bad magic or size", ErrFormat)
+	}
+	off := 4
+	need := func(n int) ([]byte, error) {
+		if n < 0 || n > len(in)-off {
+			return nil, fmt.Errorf("%w: truncated at byte %d", ErrFormat, off)
+		}
+		b := in[off : off+n]
+		off += n
+		return b, nil
+	}
+	l, err := need(2)
+	if err != nil {
+		return nil, err
+	}
+	tb, err := need(int(binary.BigEndian.Uint16(l)))
+	if err != nil {
+		return nil, err
+	}
+	s := &Succinct{}
+	if s.Task, err = protocol.ParseTask(tb); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
+	}
+	for i := range s.Roots {
+		rb, err := need(32)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.Roots[i].SetBytesCanonical(rb); err != nil {
+			return nil, fmt.Errorf("%w: root %d is not a canonical field element", ErrFormat, i)
+		}
+	}
+	if l, err = need(2); err != nil {
+		return nil, err
+	}
+	n := int(binary.BigEndian.Uint16(l))
+	if n > maxProof {
+		return nil, fmt.Errorf("%w: proof of %d bytes", ErrFormat, n)
+	}
+	if s.Proof, err = need(n); err != nil {
+		return nil, err
+	}
+	signed := off + ed25519.PublicKeySize
+	pk, err := need(ed25519.PublicKeySize)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := need(ed25519.SignatureSize)
+	if err != nil {
+		return nil, err
+	}
+	if off != len(in) {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrFormat, len(in)-off)
+	}
+	s.PublicKey, s.Signature = ed25519.PublicKey(pk), sig
+	if !ed25519.Verify(s.PublicKey, signedDigest(in[:signed]), s.Signature) {
+		return nil, fmt.Errorf("%w: bad signature", ErrProof)
+	}
+	return s, nil
+}
+
+// ShapeOf is the circuit shape a matmul task needs.
+func ShapeOf(t protocol.Task) MatMulShape {
+	return MatMulShape{M: int(t.MatMul.M), K: int(t.MatMul.K), N: int(t.MatMul.N), S: int(t.Samples)}
+}
+
+func rows8(m *tensor.Int8) [][]int8 {
+	out := make([][]int8, m.Rows)
+	for i := range out {
+		out[i] = m.Row(i)
+	}
+	return out
+}
+
+// OperandRoots derives a matmul task's A and B from its seed and returns
+// their Poseidon2 row roots: what a verifier checks the proof's roots against
+// (a light client takes them from the task's publisher).
+func OperandRoots(t protocol.Task) (ra, rb fr.Element, err error) {
+	s := ShapeOf(t)
+	if err := s.validate(); err != nil {
+		return ra, rb, err
+	}
+	la := make([]fr.Element, s.M)
+	row := make([]int8, s.K)
+	for i := range la {
+		protocol.GenRow(t.MatMul.Seed, 'A', i, row)
+		la[i] = RowLeaf8(row)
+	}
+	lb := make([]fr.Element, s.K)
+	row = make([]int8, s.N)
+	for j := range lb {
+		protocol.GenRow(t.MatMul.Seed, 'B', j, row)
+		lb[j] = RowLeaf8(row)
+	}
+	ta, err := NewTree(la)
+	if err != nil {
+		return ra, rb, err
+	}
+	tb, err := NewTree(lb)
+	if err != nil {
+		return ra, rb, err
+	}
+	return ta.Root(), tb.Root(), nil
+}
+
+// ProveMatMul proves a computed matmul unit and returns the signed succinct bundle.
+func ProveMatMul(k *Keys, t protocol.Task, a, b *tensor.Int8, c *tensor.Int32, key ed25519.PrivateKey) ([]byte, error) {
+	s := ShapeOf(t)
+	if s != k.Shape {
+		return nil, fmt.Errorf("snark: task needs shape %+v, the keys are for %+v", s, k.Shape)
+	}
+	cr := make([][]int32, c.Rows)
+	for i := range cr {
+		cr[i] = c.Row(i)
+	}
+	w, err := NewMatMulWitness(s, rows8(a), rows8(b), cr)
+	if err != nil {
+		return nil, err
+	}
+	full, err := frontend.NewWitness(w.Assignment(), ecc.BN254.ScalarField())
+	if err != nil {
+		return nil, err
+	}
+	proof, err := groth16.Prove(k.CS, k.PK, full)
+	if err != nil {
+		return nil, err
+	}
+	var pb bytes.Buffer
+	if _, err := proof.WriteTo(&pb); err != nil {
+		return nil, err
+	}
+	sb := &Succinct{Task: t, Roots: [3]fr.Element{w.TA.Root(), w.TB.Root(), w.TC.Root()}, Proof: pb.Bytes()}
+	return sb.Encode(key), nil
+}
+
+// VerifyMatMul checks a succinct bundle: the task's shape is the key's, the
+// roots of A and B are the task's operands, and the proof verifies.
+func VerifyMatMul(s *Succinct, shape MatMulShape, vk groth16.VerifyingKey) error {
+	if s.Task.Work != protocol.WorkMatMul || ShapeOf(s.Task) != shape {
+		return fmt.Errorf("%w: task %v of shape %+v, the key is for %+v", ErrProof, s.Task.Work, ShapeOf(s.Task), shape)
+	}
+	ra, rb, err := OperandRoots(s.Task)
+	if err != nil {
+		return err
+	}
+	if !ra.Equal(&s.Roots[0]) || !rb.Equal(&s.Roots[1]) {
+		return fmt.Errorf("%w: the proof is about other operands than the task's", ErrProof)
+	}
+	proof := groth16.NewProof(ecc.BN254)
+	if _, err := proof.ReadFrom(bytes.NewReader(s.Proof)); err != nil {
+		return fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	pub, err := frontend.NewWitness(&MatMulCircuit{RootA: s.Roots[0], RootB: s.Roots[1], RootC: s.Roots[2]},
+		ecc.BN254.ScalarField(), frontend.PublicOnly())
+	if err != nil {
+		return err
+	}
+	if err := groth16.Verify(proof, vk, pub); err != nil {
+		return fmt.Errorf("%w: %v", ErrProof, err)
+	}
+	return nil
+}

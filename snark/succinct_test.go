@@ -1,0 +1,147 @@
+package snark
+
+import (
+	"crypto/ed25519"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/seed46f70faa/trainproof/protocol"
+	"github.com/seed46f70faa/trainproof/tensor"
+)
+
+var (
+	keysOnce sync.Once
+	keys     *Keys
+	keysErr  error
+)
+
+func testKeys(t testing.TB) *Keys {
+	keysOnce.Do(func() { keys, keysErr = DevSetup(testShape) })
+	require.NoError(t, keysErr)
+	return keys
+}
+
+func unitTask(seed uint64) protocol.Task {
+	return protocol.Task{Work: protocol.WorkMatMul, Mode: protocol.ModeFiatShamir, Samples: uint32(testShape.S),
+		MatMul: protocol.MatMulSpec{M: uint32(testShape.M), K: uint32(testShape.K), N: uint32(testShape.N), Seed: seed}}
+}
+
+// operands derives A and B from the task and computes C.
+func operands(task protocol.Task) (*tensor.Int8, *tensor.Int8, *tensor.Int32) {
+	s := ShapeOf(task)
+	a, b, c := tensor.NewInt8(s.M, s.K), tensor.NewInt8(s.K, s.N), tensor.NewInt32(s.M, s.N)
+	for i := 0; i < s.M; i++ {
+		protocol.GenRow(task.MatMul.Seed, 'A', i, a.Row(i))
+	}
+	for j := 0; j < s.K; j++ {
+		protocol.GenRow(task.MatMul.Seed, 'B', j, b.Row(j))
+	}
+	for i := 0; i < s.M; i++ {
+		for j := 0; j < s.N; j++ {
+			var acc int32
+			for t := 0; t < s.K; t++ {
+				acc += int32(a.At(i, t)) * int32(b.At(t, j))
+			}
+			c.Data[i*s.N+j] = acc
+		}
+	}
+	return a, b, c
+}
+
+// TestSuccinctMatMul: prove a unit, encode, decode, verify; a proof for
+// another task, wrong operands, a wrong product or altered bytes fail.
+func TestSuccinctMatMul(t *testing.T) {
+	if testing.Short() {
+		t.Skip("Groth16 setup")
+	}
+	k := testKeys(t)
+	key := ed25519.NewKeyFromSeed(make([]byte, 32))
+	task := unitTask(9)
+	a, b, c := operands(task)
+	enc, err := ProveMatMul(k, task, a, b, c, key)
+	require.NoError(t, err)
+	t.Logf("succinct bundle: %d bytes (proof %d bytes)", len(enc), len(enc)-4-2-len(task.AppendBinary(nil))-96-2-96)
+	s, err := DecodeSuccinct(enc)
+	require.NoError(t, err)
+	require.Equal(t, enc, s.Encode(key), "canonical")
+	vkb, err := k.MarshalVK()
+	require.NoError(t, err)
+	shape, vk, err := ParseVK(vkb)
+	require.NoError(t, err)
+	require.Equal(t, testShape, shape)
+	require.NoError(t, VerifyMatMul(s, shape, vk))
+
+	// The same proof presented for another task (other operands).
+	other := *s
+	other.Task = unitTask(10)
+	require.ErrorIs(t, VerifyMatMul(&other, shape, vk), ErrProof)
+	// Another root of C.
+	other = *s
+	other.Roots[2].SetUint64(5)
+	require.ErrorIs(t, VerifyMatMul(&other, shape, vk), ErrProof)
+	// A key for another shape.
+	require.ErrorIs(t, VerifyMatMul(s, MatMulShape{M: 16, K: 8, N: 8, S: 2}, vk), ErrProof)
+	// Flipped bytes: the signature or the format breaks.
+	for _, off := range []int{5, 40, len(enc) - 100, len(enc) - 1} {
+		bad := append([]byte(nil), enc...)
+		bad[off] ^= 1
+		_, err := DecodeSuccinct(bad)
+		require.Error(t, err, "offset %d", off)
+	}
+	_, err = DecodeSuccinct(enc[:len(enc)-1])
+	require.Error(t, err)
+
+	// A product wrong in every row cannot be proven (a single wrong row
+	// escapes with the sampled-mode probability, 1 − S/M here).
+	for i := 0; i < testShape.M; i++ {
+		c.Data[i*testShape.N+i%testShape.N]++
+	}
+	_, err = ProveMatMul(k, task, a, b, c, key)
+	require.Error(t, err)
+	for i := 0; i < testShape.M; i++ {
+		c.Data[i*testShape.N+i%testShape.N]--
+	}
+
+	// Keys survive their envelope; a flipped byte breaks the checksum.
+	dir := t.TempDir()
+	pkb, err := k.MarshalPK()
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pk"), pkb, 0o600))
+	k2, err := LoadProver(filepath.Join(dir, "pk"))
+	require.NoError(t, err)
+	enc2, err := ProveMatMul(k2, task, a, b, c, key)
+	require.NoError(t, err)
+	s2, err := DecodeSuccinct(enc2)
+	require.NoError(t, err)
+	require.NoError(t, VerifyMatMul(s2, shape, vk))
+	vkb[60] ^= 1
+	_, _, err = ParseVK(vkb)
+	require.ErrorIs(t, err, ErrKey)
+}
+
+func FuzzDecodeSuccinct(f *testing.F) {
+	key := ed25519.NewKeyFromSeed(make([]byte, 32))
+	s := &Succinct{Task: unitTask(1), Proof: []byte{1, 2, 3}}
+	f.Add(s.Encode(key))
+	f.Add([]byte("TPS\x01"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		s, err := DecodeSuccinct(in)
+		if err != nil {
+			return
+		}
+		if s.PublicKey.Equal(key.Public()) {
+			require.Equal(t, in, s.Encode(key))
+		}
+	})
+}
+
+func FuzzParseVK(f *testing.F) {
+	f.Add(seal("TPVK", testShape, []byte{1, 2, 3}))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		ParseVK(in)
+	})
+}
