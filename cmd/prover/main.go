@@ -12,6 +12,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
@@ -27,6 +28,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/consensys/gnark/logger"
+
 	"github.com/seed46f70faa/trainproof/bundle"
 	"github.com/seed46f70faa/trainproof/cgo/cuda"
 	"github.com/seed46f70faa/trainproof/dataset"
@@ -36,6 +39,7 @@ import (
 	"github.com/seed46f70faa/trainproof/model"
 	"github.com/seed46f70faa/trainproof/protocol"
 	"github.com/seed46f70faa/trainproof/prover"
+	"github.com/seed46f70faa/trainproof/snark"
 )
 
 const name = "prover"
@@ -45,12 +49,14 @@ func usage() {
   prover keygen --out KEY
   prover train --steps N --out DIR [--seed S] [--batch B] [--layers 256,128] [--samples s] [--key KEY] [--data DIR] [--full] [--json]
                [--lr-decay-every K] [--lr-max-shift S] [--backend cpu|emu|cuda|auto]
-  prover matmul --n N [--seed S] [--samples s] [--key KEY] [--full] --out FILE
+  prover matmul --n N [--seed S] [--samples s] [--key KEY] [--full | --succinct --pk PK] --out FILE
+  prover setup --n N --samples s --out DIR      (development Groth16 keys for succinct matmul units)
 `)
 	os.Exit(2)
 }
 
 func main() {
+	logger.Disable() // gnark logs to stdout by default; our output is ours
 	if len(os.Args) < 2 {
 		usage()
 	}
@@ -63,6 +69,8 @@ func main() {
 		trainCmd(ctx, os.Args[2:])
 	case "matmul":
 		matmulCmd(ctx, os.Args[2:])
+	case "setup":
+		setupCmd(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 	default:
@@ -266,6 +274,8 @@ func matmulCmd(ctx context.Context, args []string) {
 	samples := fs.Int("samples", 32, "rows sampled per row group")
 	keyPath := fs.String("key", "", "miner key (default: a key beside FILE)")
 	full := fs.Bool("full", false, "write a full-data bundle")
+	succinct := fs.Bool("succinct", false, "write a succinct (Groth16) bundle; needs --pk")
+	pkPath := fs.String("pk", "", "proving key from prover setup (with --succinct)")
 	out := fs.String("out", "", "bundle file")
 	be := fs.String("backend", "cpu", "matmul backend: cpu|emu|cuda|auto")
 	fs.Parse(args)
@@ -285,6 +295,10 @@ func matmulCmd(ctx context.Context, args []string) {
 	}
 	defer st.Release()
 	t1 := time.Now()
+	if *succinct {
+		succinctMatMul(task, st, *pkPath, key, *out, t1.Sub(t0))
+		return
+	}
 	pd, err := prover.Commit(ctx, st, key.Public().(ed25519.PublicKey))
 	if err != nil {
 		cli.Fatalf(name, 1, "%v", err)
@@ -303,4 +317,71 @@ func matmulCmd(ctx context.Context, args []string) {
 	}
 	fmt.Printf("matmul n=%d: compute %.3f s (%.1f GOPS), prove %.3f s, bundle %d bytes (%s) -> %s\n",
 		*n, t1.Sub(t0).Seconds(), 2*float64(*n)*float64(*n)*float64(*n)/t1.Sub(t0).Seconds()/1e9, t2.Sub(t1).Seconds(), len(enc), variant, *out)
+}
+
+func setupCmd(args []string) {
+	fs := flag.NewFlagSet("setup", flag.ExitOnError)
+	n := fs.Int("n", 8, "matrix size of the matmul units (a power of two)")
+	samples := fs.Int("samples", 2, "rows sampled per group inside the circuit")
+	out := fs.String("out", "", "directory for matmul.pk, matmul.vk and Verifier.sol")
+	fs.Parse(args)
+	if *out == "" {
+		cli.Fatalf(name, 2, "setup needs --out DIR")
+	}
+	fmt.Fprintln(os.Stderr, "prover: warning: development keys from a single-party setup: whoever ran it can forge proofs; not for production")
+	shape := snark.MatMulShape{M: *n, K: *n, N: *n, S: *samples}
+	t0 := time.Now()
+	k, err := snark.DevSetup(shape)
+	if err != nil {
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	pk, err := k.MarshalPK()
+	if err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	vk, err := k.MarshalVK()
+	if err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	var sol bytes.Buffer
+	if err := k.VK.ExportSolidity(&sol); err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	for f, b := range map[string][]byte{"matmul.pk": pk, "matmul.vk": vk, "Verifier.sol": sol.Bytes()} {
+		if err := os.WriteFile(filepath.Join(*out, f), b, 0o644); err != nil {
+			cli.Fatalf(name, 2, "%v", err)
+		}
+	}
+	fmt.Printf("setup %+v: %d constraints, %.1f s -> %s\n", shape, k.CS.GetNbConstraints(), time.Since(t0).Seconds(), *out)
+}
+
+func succinctMatMul(task protocol.Task, st *prover.Step, pkPath string, key ed25519.PrivateKey, out string, compute time.Duration) {
+	if pkPath == "" {
+		cli.Fatalf(name, 2, "--succinct needs --pk (make keys with prover setup)")
+	}
+	k, err := snark.LoadProver(pkPath)
+	if err != nil {
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	plan, err := protocol.NewPlan(task)
+	if err != nil {
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	c := st.Matrices[plan.MatC].I32
+	if c == nil {
+		cli.Fatalf(name, 2, "--succinct runs on the cpu backend")
+	}
+	t0 := time.Now()
+	enc, err := snark.ProveMatMul(k, task, st.Matrices[plan.MatA].I8, st.Matrices[plan.MatB].I8, c, key)
+	if err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	if err := os.WriteFile(out, enc, 0o644); err != nil {
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	fmt.Printf("matmul %dx%dx%d: compute %.3f s, Groth16 prove %.3f s, succinct bundle %d bytes -> %s\n",
+		task.MatMul.M, task.MatMul.K, task.MatMul.N, compute.Seconds(), time.Since(t0).Seconds(), len(enc), out)
 }

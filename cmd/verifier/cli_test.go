@@ -174,3 +174,34 @@ func TestEmuBackendSameBundles(t *testing.T) {
 		require.Equal(t, a, b, "%s differs between --backend cpu and --backend emu", f)
 	}
 }
+
+// TestSuccinctCLI: development keys, a succinct matmul bundle, its
+// verification, and rejections of a tampered bundle and a foreign key.
+func TestSuccinctCLI(t *testing.T) {
+	prover, verifier := build(t)
+	dir := t.TempDir()
+	key := filepath.Join(dir, "k")
+	run(t, prover, "keygen", "--out", key)
+	out, errOut, code := run(t, prover, "setup", "--n", "8", "--samples", "2", "--out", filepath.Join(dir, "keys"))
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, errOut, "not for production")
+	require.Contains(t, out, "constraints")
+	bundlePath := filepath.Join(dir, "u.tps")
+	_, errOut, code = run(t, prover, "matmul", "--n", "8", "--samples", "2", "--succinct", "--pk", filepath.Join(dir, "keys", "matmul.pk"), "--key", key, "--out", bundlePath)
+	require.Equal(t, 0, code, errOut)
+	vk := filepath.Join(dir, "keys", "matmul.vk")
+	out, errOut, code = run(t, verifier, "verify", "--mode", "succinct", "--vk", vk, bundlePath)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "accepted")
+	require.NotContains(t, out, "INF", "gnark's logger is off")
+
+	b, err := os.ReadFile(bundlePath)
+	require.NoError(t, err)
+	b[len(b)/2] ^= 1
+	require.NoError(t, os.WriteFile(bundlePath, b, 0o644))
+	_, errOut, code = run(t, verifier, "verify", "--mode", "succinct", "--vk", vk, bundlePath)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "rejected")
+	_, _, code = run(t, verifier, "verify", "--mode", "succinct", bundlePath)
+	require.Equal(t, 2, code, "no --vk")
+}

@@ -26,10 +26,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/consensys/gnark/logger"
+
 	"github.com/seed46f70faa/trainproof/bundle"
 	"github.com/seed46f70faa/trainproof/commit"
 	"github.com/seed46f70faa/trainproof/internal/cli"
 	"github.com/seed46f70faa/trainproof/protocol"
+	"github.com/seed46f70faa/trainproof/snark"
 	"github.com/seed46f70faa/trainproof/verifier"
 )
 
@@ -44,6 +47,7 @@ func usage() {
 }
 
 func main() {
+	logger.Disable() // gnark logs to stdout by default; our output is ours
 	if len(os.Args) < 2 {
 		usage()
 	}
@@ -89,7 +93,8 @@ func hexKey(s string) ([]byte, error) {
 
 func verify(args []string) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	mode := fs.String("mode", "auto", "auto|full|sampled")
+	mode := fs.String("mode", "auto", "auto|full|sampled|succinct")
+	vkPath := fs.String("vk", "", "succinct mode: the verifying key from prover setup")
 	asJSON := fs.Bool("json", false, "print the results as JSON on stdout")
 	var keys multi
 	fs.Var(&keys, "key", "allowed signer (hex or a .pub file); repeatable; default any")
@@ -106,8 +111,10 @@ func verify(args []string) int {
 		opt.Mode = verifier.Full
 	case "sampled":
 		opt.Mode = verifier.Sampled
+	case "succinct":
+		return verifySuccinct(*vkPath, *asJSON, fs.Args())
 	default:
-		fmt.Fprintf(os.Stderr, "%s: error: --mode %q: want auto, full or sampled\n", name, *mode)
+		fmt.Fprintf(os.Stderr, "%s: error: --mode %q: want auto, full, sampled or succinct\n", name, *mode)
 		return 2
 	}
 	for _, k := range keys {
@@ -232,7 +239,10 @@ func verify(args []string) int {
 	return code
 }
 
-func expand(args []string) ([]string, error) {
+func expand(args []string) ([]string, error) { return expandAll(args, "*.tpb") }
+
+// expandAll lists the files in args, and in the directories among them those matching pattern.
+func expandAll(args []string, pattern string) ([]string, error) {
 	var out []string
 	for _, a := range args {
 		st, err := os.Stat(a)
@@ -243,7 +253,7 @@ func expand(args []string) ([]string, error) {
 			out = append(out, a)
 			continue
 		}
-		m, err := filepath.Glob(filepath.Join(a, "*.tpb"))
+		m, err := filepath.Glob(filepath.Join(a, pattern))
 		if err != nil {
 			return nil, err
 		}
@@ -266,4 +276,65 @@ func inspect(args []string) {
 	e := json.NewEncoder(os.Stdout)
 	e.SetIndent("", "  ")
 	e.Encode(s)
+}
+
+// verifySuccinct checks succinct matmul bundles against a verifying key.
+func verifySuccinct(vkPath string, asJSON bool, args []string) int {
+	if vkPath == "" {
+		fmt.Fprintf(os.Stderr, "%s: error: --mode succinct needs --vk FILE\n", name)
+		return 2
+	}
+	vkb, err := os.ReadFile(vkPath)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: error: %v\n", name, err)
+		return 2
+	}
+	shape, vk, err := snark.ParseVK(vkb)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: error: %v\n", name, err)
+		return 2
+	}
+	paths, err := expandAll(args, "*.tps")
+	if err != nil || len(paths) == 0 {
+		fmt.Fprintf(os.Stderr, "%s: error: no succinct bundles given (%v)\n", name, err)
+		return 2
+	}
+	code := 0
+	var results []result
+	for _, p := range paths {
+		in, err := os.ReadFile(p)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: error: %v\n", name, err)
+			return 2
+		}
+		t0 := time.Now()
+		r := result{Path: p, Bytes: len(in), Work: "matmul", Mode: "succinct"}
+		s, err := snark.DecodeSuccinct(in)
+		if err == nil {
+			err = snark.VerifyMatMul(s, shape, vk)
+		}
+		r.Seconds = time.Since(t0).Seconds()
+		if err != nil {
+			r.Error = err.Error()
+			code = 1
+			fmt.Fprintf(os.Stderr, "%s: rejected %s: %v\n", name, p, err)
+		} else {
+			r.Accepted = true
+			id := s.Task.ID()
+			r.TaskID = hex.EncodeToString(id[:])
+		}
+		results = append(results, r)
+	}
+	if asJSON {
+		json.NewEncoder(os.Stdout).Encode(map[string]any{"results": results})
+		return code
+	}
+	for _, r := range results {
+		status := "accepted"
+		if !r.Accepted {
+			status = "rejected"
+		}
+		fmt.Printf("%s\t%s\t%d bytes\t%.2f ms\n", r.Path, status, r.Bytes, 1000*r.Seconds)
+	}
+	return code
 }
