@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -50,13 +51,36 @@ func solcjs(t *testing.T) string {
 // simulated chain and calls verifyProof: an honest proof passes, a tampered
 // proof or public input reverts. It logs the gas.
 func TestOpeningVerifiedInEVM(t *testing.T) {
-	solc := solcjs(t)
 	circuit, good := fixture(t, 16, 8, 11)
+	gas := evmVerify(t, circuit, good)
+	t.Logf("EVM verifyProof, row opening (10 public inputs): %d gas", gas)
+}
+
+// TestMatMulVerifiedInEVM: the matmul-unit circuit's verifier on chain.
+func TestMatMulVerifiedInEVM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("Groth16 setup")
+	}
+	a, b, c := randUnit(4, testShape)
+	w, err := NewMatMulWitness(testShape, a, b, c)
+	require.NoError(t, err)
+	circuit, err := NewMatMulCircuit(testShape)
+	require.NoError(t, err)
+	gas := evmVerify(t, circuit, w.Assignment())
+	t.Logf("EVM verifyProof, matmul unit %+v (3 public inputs): %d gas", testShape, gas)
+}
+
+// evmVerify proves assignment, exports the verifier as Solidity, compiles it
+// with solc, deploys it on go-ethereum's simulated chain and calls
+// verifyProof: the honest proof must pass, a tampered proof or public input
+// must revert. It returns the gas of the honest call.
+func evmVerify(t *testing.T, circuit, assignment frontend.Circuit) uint64 {
+	solc := solcjs(t)
 	cs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, circuit)
 	require.NoError(t, err)
 	pk, vk, err := groth16.Setup(cs)
 	require.NoError(t, err)
-	w, err := frontend.NewWitness(good, ecc.BN254.ScalarField())
+	w, err := frontend.NewWitness(assignment, ecc.BN254.ScalarField())
 	require.NoError(t, err)
 	proof, err := groth16.Prove(cs, pk, w)
 	require.NoError(t, err)
@@ -96,13 +120,13 @@ func TestOpeningVerifiedInEVM(t *testing.T) {
 	addr := deploy(t, client, sim, key, common.FromHex(strings.TrimSpace(string(code))))
 
 	inputs := publicInputs(t, w)
-	require.Len(t, inputs, NumPublic)
 	proofBytes := proof.(*groth16bn254.Proof).MarshalSolidity()
-
 	call := func(p []byte, in []*big.Int) (uint64, error) {
-		var arr [NumPublic]*big.Int
-		copy(arr[:], in)
-		data, err := parsed.Pack("verifyProof", p, arr)
+		arr := reflect.New(reflect.ArrayOf(len(in), reflect.TypeOf(&big.Int{}))).Elem()
+		for i, x := range in {
+			arr.Index(i).Set(reflect.ValueOf(x))
+		}
+		data, err := parsed.Pack("verifyProof", p, arr.Interface())
 		require.NoError(t, err)
 		msg := ethereum.CallMsg{From: from, To: &addr, Data: data}
 		if _, err := client.CallContract(context.Background(), msg, nil); err != nil {
@@ -112,7 +136,6 @@ func TestOpeningVerifiedInEVM(t *testing.T) {
 	}
 	gas, err := call(proofBytes, inputs)
 	require.NoError(t, err, "honest proof rejected by the EVM verifier")
-	t.Logf("EVM verifyProof: %d gas (%d public inputs, proof %d bytes)", gas, len(inputs), len(proofBytes))
 
 	bad := append([]byte(nil), proofBytes...)
 	bad[40] ^= 1
@@ -122,11 +145,8 @@ func TestOpeningVerifiedInEVM(t *testing.T) {
 	badIn[0] = new(big.Int).Add(badIn[0], big.NewInt(1))
 	_, err = call(proofBytes, badIn)
 	require.Error(t, err, "tampered public input accepted")
+	return gas
 }
-
-// NumPublic is the opening circuit's public inputs for rows of 8: Root,
-// Projection and R[8].
-const NumPublic = 10
 
 func publicInputs(t *testing.T, w witnessPublic) []*big.Int {
 	pub, err := w.Public()
