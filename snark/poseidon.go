@@ -1,8 +1,11 @@
-// Package snark will turn a step's sampled checks into a succinct proof.
-// This first part is its foundation: Poseidon2 (BN254) commitments to matrix
-// rows, natively and inside a gnark circuit, and the row-opening gadget a
-// step circuit is built from (open a row against a Poseidon2 Merkle root,
-// project it onto a challenge vector). It is not yet wired into bundles.
+// Package snark turns the sampled checks of a work unit into a succinct
+// proof: Poseidon2 (BN254) commitments to matrix rows, natively and inside a
+// gnark circuit; the row-opening gadget (open a row against a root, project it
+// onto a challenge vector); the matmul-unit circuit, whose challenges are
+// derived in the circuit from the commitments; Groth16 keys in versioned
+// envelopes; and succinct bundles. docs/PROTOCOL.md §8 specifies them and
+// docs/SOUNDNESS.md says what they prove. The training-step circuit is not
+// written yet.
 package snark
 
 import (

@@ -145,3 +145,35 @@ func FuzzParseVK(f *testing.F) {
 		ParseVK(in)
 	})
 }
+
+// BenchmarkSuccinct times a Groth16 proof of an 8×8×8 unit (2 samples) and
+// its native verification (operand roots included).
+func BenchmarkSuccinct(b *testing.B) {
+	k := testKeys(b)
+	key := ed25519.NewKeyFromSeed(make([]byte, 32))
+	task := unitTask(9)
+	a, bm, c := operands(task)
+	var enc []byte
+	b.Run("prove", func(b *testing.B) {
+		for b.Loop() {
+			var err error
+			if enc, err = ProveMatMul(k, task, a, bm, c, key); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(k.CS.GetNbConstraints())*float64(b.N)/b.Elapsed().Seconds(), "constraints/s")
+	})
+	vkb, _ := k.MarshalVK()
+	shape, vk, _ := ParseVK(vkb)
+	b.Run("verify", func(b *testing.B) {
+		for b.Loop() {
+			s, err := DecodeSuccinct(enc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := VerifyMatMul(s, shape, vk); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
