@@ -51,6 +51,8 @@ func usage() {
                [--lr-decay-every K] [--lr-max-shift S] [--backend cpu|emu|cuda|auto]
   prover matmul --n N [--seed S] [--samples s] [--key KEY] [--full | --succinct --pk PK] --out FILE
   prover setup --n N --samples s --out DIR      (development Groth16 keys for succinct matmul units)
+  prover ceremony init --n N --samples s --dir DIR | contribute --dir DIR | seal --dir DIR --beacon HEX
+                  | finalize --dir DIR --beacon HEX --out KEYS     (multi-party Groth16 setup)
 `)
 	os.Exit(2)
 }
@@ -71,6 +73,8 @@ func main() {
 		matmulCmd(ctx, os.Args[2:])
 	case "setup":
 		setupCmd(os.Args[2:])
+	case "ceremony":
+		ceremonyCmd(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 	default:
@@ -319,6 +323,95 @@ func matmulCmd(ctx context.Context, args []string) {
 		*n, t1.Sub(t0).Seconds(), 2*float64(*n)*float64(*n)*float64(*n)/t1.Sub(t0).Seconds()/1e9, t2.Sub(t1).Seconds(), len(enc), variant, *out)
 }
 
+func ceremonyCmd(args []string) {
+	if len(args) < 1 {
+		usage()
+	}
+	fs := flag.NewFlagSet("ceremony "+args[0], flag.ExitOnError)
+	n := fs.Int("n", 8, "matrix size of the matmul units (init)")
+	samples := fs.Int("samples", 2, "rows sampled per group (init)")
+	dir := fs.String("dir", "", "ceremony directory")
+	beacon := fs.String("beacon", "", "public random beacon, hex (seal, finalize)")
+	out := fs.String("out", "", "directory for the keys (finalize)")
+	fs.Parse(args[1:])
+	if *dir == "" {
+		cli.Fatalf(name, 2, "ceremony needs --dir DIR")
+	}
+	beaconBytes := func() []byte {
+		b, err := hex.DecodeString(*beacon)
+		if err != nil || len(b) < 16 {
+			cli.Fatalf(name, 2, "--beacon: want at least 16 bytes of hex from a public source no contributor controls")
+		}
+		return b
+	}
+	switch args[0] {
+	case "init":
+		if _, err := snark.InitCeremony(*dir, snark.MatMulShape{M: *n, K: *n, N: *n, S: *samples}); err != nil {
+			cli.Fatalf(name, 2, "%v", err)
+		}
+		fmt.Printf("ceremony for %dx%dx%d units, %d samples, in %s: pass it to the first contributor\n", *n, *n, *n, *samples, *dir)
+	case "contribute":
+		c, err := snark.OpenCeremony(*dir)
+		if err != nil {
+			cli.Fatalf(name, 2, "%v", err)
+		}
+		f, err := c.Contribute()
+		if err != nil {
+			cli.Fatalf(name, 1, "%v", err)
+		}
+		fmt.Printf("phase %d contribution written to %s; your randomness is gone with this process\n", c.Phase(), f)
+	case "seal":
+		c, err := snark.OpenCeremony(*dir)
+		if err != nil {
+			cli.Fatalf(name, 2, "%v", err)
+		}
+		if err := c.SealPhase1(beaconBytes()); err != nil {
+			cli.Fatalf(name, 1, "%v", err)
+		}
+		fmt.Println("phase 1 verified and sealed; phase 2 is open for contributions")
+	case "finalize":
+		c, err := snark.OpenCeremony(*dir)
+		if err != nil {
+			cli.Fatalf(name, 2, "%v", err)
+		}
+		k, err := c.Finalize(beaconBytes())
+		if err != nil {
+			cli.Fatalf(name, 1, "%v", err)
+		}
+		if *out == "" {
+			cli.Fatalf(name, 2, "finalize needs --out DIR")
+		}
+		writeKeys(k, *out)
+		fmt.Printf("every contribution verified; keys in %s\n", *out)
+	default:
+		usage()
+	}
+}
+
+// writeKeys writes matmul.pk, matmul.vk and Verifier.sol.
+func writeKeys(k *snark.Keys, out string) {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	pk, err := k.MarshalPK()
+	if err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	vk, err := k.MarshalVK()
+	if err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	var sol bytes.Buffer
+	if err := k.VK.ExportSolidity(&sol); err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	for f, b := range map[string][]byte{"matmul.pk": pk, "matmul.vk": vk, "Verifier.sol": sol.Bytes()} {
+		if err := os.WriteFile(filepath.Join(out, f), b, 0o644); err != nil {
+			cli.Fatalf(name, 2, "%v", err)
+		}
+	}
+}
+
 func setupCmd(args []string) {
 	fs := flag.NewFlagSet("setup", flag.ExitOnError)
 	n := fs.Int("n", 8, "matrix size of the matmul units (a power of two)")
@@ -335,26 +428,7 @@ func setupCmd(args []string) {
 	if err != nil {
 		cli.Fatalf(name, 2, "%v", err)
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		cli.Fatalf(name, 2, "%v", err)
-	}
-	pk, err := k.MarshalPK()
-	if err != nil {
-		cli.Fatalf(name, 1, "%v", err)
-	}
-	vk, err := k.MarshalVK()
-	if err != nil {
-		cli.Fatalf(name, 1, "%v", err)
-	}
-	var sol bytes.Buffer
-	if err := k.VK.ExportSolidity(&sol); err != nil {
-		cli.Fatalf(name, 1, "%v", err)
-	}
-	for f, b := range map[string][]byte{"matmul.pk": pk, "matmul.vk": vk, "Verifier.sol": sol.Bytes()} {
-		if err := os.WriteFile(filepath.Join(*out, f), b, 0o644); err != nil {
-			cli.Fatalf(name, 2, "%v", err)
-		}
-	}
+	writeKeys(k, *out)
 	fmt.Printf("setup %+v: %d constraints, %.1f s -> %s\n", shape, k.CS.GetNbConstraints(), time.Since(t0).Seconds(), *out)
 }
 
