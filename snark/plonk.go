@@ -1,0 +1,83 @@
+package snark
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark/backend/plonk"
+	"github.com/consensys/gnark/constraint"
+	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/frontend/cs/scs"
+	"github.com/consensys/gnark/test/unsafekzg"
+)
+
+// PlonkKeys are PLONK (KZG on BN254) keys of one MatMulCircuit shape: the
+// universal-setup alternative to Groth16. A production deployment takes its
+// KZG structured reference string from a public powers-of-tau ceremony (one
+// SRS serves every circuit); PlonkDevSetup makes an insecure one locally.
+type PlonkKeys struct {
+	Shape MatMulShape
+	CS    constraint.ConstraintSystem
+	PK    plonk.ProvingKey
+	VK    plonk.VerifyingKey
+}
+
+// PlonkDevSetup compiles the circuit for PLONK and runs a development setup
+// with a locally generated SRS (whoever made it can forge proofs).
+func PlonkDevSetup(s MatMulShape) (*PlonkKeys, error) {
+	c, err := NewMatMulCircuit(s)
+	if err != nil {
+		return nil, err
+	}
+	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), scs.NewBuilder, c)
+	if err != nil {
+		return nil, err
+	}
+	srs, lagrange, err := unsafekzg.NewSRS(ccs)
+	if err != nil {
+		return nil, err
+	}
+	pk, vk, err := plonk.Setup(ccs, srs, lagrange)
+	if err != nil {
+		return nil, err
+	}
+	return &PlonkKeys{Shape: s, CS: ccs, PK: pk, VK: vk}, nil
+}
+
+// PlonkProve proves a unit's witness with PLONK and returns the proof bytes.
+func (k *PlonkKeys) PlonkProve(w *MatMulWitness) ([]byte, error) {
+	if w.Shape != k.Shape {
+		return nil, fmt.Errorf("snark: witness of shape %+v for keys of %+v", w.Shape, k.Shape)
+	}
+	full, err := frontend.NewWitness(w.Assignment(), ecc.BN254.ScalarField())
+	if err != nil {
+		return nil, err
+	}
+	proof, err := plonk.Prove(k.CS, k.PK, full)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if _, err := proof.WriteTo(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// PlonkVerify checks a PLONK proof against the three roots.
+func (k *PlonkKeys) PlonkVerify(proofBytes []byte, roots [3]frontend.Variable) error {
+	proof := plonk.NewProof(ecc.BN254)
+	if _, err := proof.ReadFrom(bytes.NewReader(proofBytes)); err != nil {
+		return fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	pub, err := frontend.NewWitness(&MatMulCircuit{RootA: roots[0], RootB: roots[1], RootC: roots[2]},
+		ecc.BN254.ScalarField(), frontend.PublicOnly())
+	if err != nil {
+		return err
+	}
+	if err := plonk.Verify(proof, k.VK, pub); err != nil {
+		return fmt.Errorf("%w: %v", ErrProof, err)
+	}
+	return nil
+}
