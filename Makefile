@@ -23,6 +23,10 @@ deps: data onednn solc
 # solc (npm) compiles the exported Solidity verifier for the EVM test (snark/).
 solc:
 	@if [ ! -x .tools/node_modules/.bin/solcjs ]; then \
+		if ! command -v npm >/dev/null; then \
+			SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+			$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; \
+		fi; \
 		echo "installing solc 0.8.37 (npm) into .tools"; \
 		npm install --no-save --no-audit --no-fund --prefix .tools solc@0.8.37 >/dev/null; \
 	fi
