@@ -112,10 +112,11 @@ DEVICE uint64_t fp_from_i64(long long x) {
   return x >= 0 ? fp_reduce((uint64_t)x) : (FP_P - fp_reduce((uint64_t)(-x))) % FP_P;
 }
 
-// project_i32 computes out[i] = Σ_j C[i][j]·r[j] mod p for every row: one
-// warp per row, lanes striding over the columns, a butterfly reduction.
-// Launch with 32·w threads per block and ⌈rows/w⌉ blocks.
-KERNEL void project_i32(const int32_t* C, long long rows, long long cols, const uint64_t* r, uint64_t* out) {
+// project_rows computes out[i] = Σ_j C[i][j]·r[j] mod p for every row of an
+// int8 or int32 matrix: one warp per row, lanes striding over the columns, a
+// butterfly reduction. Launch with 32·w threads per block, ⌈rows/w⌉ blocks.
+template <typename T>
+DEVICE void project_rows(const T* C, long long rows, long long cols, const uint64_t* r, uint64_t* out) {
   long long row = (long long)BID_X * (BDIM_X / 32) + TID_X / 32;
   int lane = LANE_ID;
   uint64_t acc = 0;
@@ -128,18 +129,12 @@ KERNEL void project_i32(const int32_t* C, long long rows, long long cols, const 
   if (row < rows && lane == 0) out[row] = acc;
 }
 
-// project_i8 is project_i32 for int8 rows.
+KERNEL void project_i32(const int32_t* C, long long rows, long long cols, const uint64_t* r, uint64_t* out) {
+  project_rows(C, rows, cols, r, out);
+}
+
 KERNEL void project_i8(const int8_t* C, long long rows, long long cols, const uint64_t* r, uint64_t* out) {
-  long long row = (long long)BID_X * (BDIM_X / 32) + TID_X / 32;
-  int lane = LANE_ID;
-  uint64_t acc = 0;
-  if (row < rows)
-    for (long long j = lane; j < cols; j += 32) acc = fp_add(acc, fp_mul(fp_from_i64(C[row * cols + j]), r[j]));
-  for (int m = 16; m >= 1; m /= 2) {
-    uint64_t lo = shfl_xor((uint32_t)acc, m), hi = shfl_xor((uint32_t)(acc >> 32), m);
-    acc = fp_add(acc, ((uint64_t)hi << 32) | lo);
-  }
-  if (row < rows && lane == 0) out[row] = acc;
+  project_rows(C, rows, cols, r, out);
 }
 
 // project_cols_i8 computes out[j] = Σ_i M[i][j]·r[i] mod p: one thread per
