@@ -6,7 +6,7 @@ SAMPLES   ?= 16
 OUT       ?= out/demo
 BIN       := bin
 
-.PHONY: solc cublas-ref kernels check-sass cuda test-kernels all build deps data onednn demo test vet bench bench-onednn generate fuzz verifier-purego clean
+.PHONY: gobench solc cublas-ref kernels check-sass cuda test-kernels all build deps data onednn demo test vet bench bench-onednn generate fuzz verifier-purego clean
 
 all: build
 
@@ -98,7 +98,12 @@ cuda: kernels cublas-ref
 test-kernels:
 	$(GO) test -count=1 ./cgo/emu/ ./gpu/
 
-bench:
+# bench: the auditors' quick profile (report.md, report.json, plots in out/bench).
+bench: build
+	$(BIN)/bench --quick --out out/bench
+
+# gobench: every go test benchmark, a few iterations each.
+gobench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
 
 bench-onednn:

@@ -1,0 +1,215 @@
+// Package bench is the auditors' harness: it measures, in one run and on
+// one machine, what trainproof costs and saves, side by side with baselines,
+// and writes a report (report.md, report.json with every raw sample, and
+// plots as SVG and PNG).
+//
+// Every figure is a median over repeated runs after a warm-up, with the
+// spread (min, max) beside it; inputs change between repetitions (a new
+// seed each time) so caches do not flatter.
+package bench
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Config selects a profile.
+type Config struct {
+	Quick bool   // about 3 minutes on 2 cores
+	Out   string // output directory
+	// Progress, if set, is told what runs.
+	Progress func(string)
+}
+
+// Series is one measured quantity over a parameter.
+type Series struct {
+	Name    string      `json:"name"`
+	Unit    string      `json:"unit"`
+	X       []float64   `json:"x"`
+	XLabel  string      `json:"x_label"`
+	Median  []float64   `json:"median"`
+	Min     []float64   `json:"min"`
+	Max     []float64   `json:"max"`
+	Samples [][]float64 `json:"samples"`
+}
+
+// Table is a section of the report.
+type Table struct {
+	Title   string     `json:"title"`
+	Note    string     `json:"note,omitempty"`
+	Header  []string   `json:"header"`
+	Rows    [][]string `json:"rows"`
+	Command string     `json:"command,omitempty"`
+}
+
+// Report is everything a run measured.
+type Report struct {
+	Machine   string             `json:"machine"`
+	CPUs      int                `json:"cpus"`
+	GoVersion string             `json:"go_version"`
+	Commit    string             `json:"commit"`
+	Tags      string             `json:"build_tags"`
+	Profile   string             `json:"profile"`
+	Started   time.Time          `json:"started"`
+	Seconds   float64            `json:"seconds"`
+	Tables    []Table            `json:"tables"`
+	Series    map[string]*Series `json:"series"`
+	Plots     []string           `json:"plots"`
+}
+
+func machine() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "model name") {
+			_, v, _ := strings.Cut(l, ":")
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}
+
+func gitCommit() string {
+	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		return strings.TrimSpace(string(out))
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+	}
+	return "unknown"
+}
+
+func tags() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "-tags" {
+				return s.Value
+			}
+		}
+	}
+	return ""
+}
+
+// measure runs f warm+reps times (f gets the repetition index, for fresh
+// inputs) and returns the repetitions' values, warm-ups dropped.
+func measure(warm, reps int, f func(rep int) float64) []float64 {
+	var out []float64
+	for i := 0; i < warm+reps; i++ {
+		v := f(i)
+		if i >= warm {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func stats(v []float64) (med, lo, hi float64) {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	n := len(s)
+	if n == 0 {
+		return math.NaN(), math.NaN(), math.NaN()
+	}
+	med = s[n/2]
+	if n%2 == 0 {
+		med = (s[n/2-1] + s[n/2]) / 2
+	}
+	return med, s[0], s[n-1]
+}
+
+func (r *Report) add(series, unit, xlabel string, x float64, samples []float64) {
+	s := r.Series[series]
+	if s == nil {
+		s = &Series{Name: series, Unit: unit, XLabel: xlabel}
+		r.Series[series] = s
+	}
+	m, lo, hi := stats(samples)
+	s.X = append(s.X, x)
+	s.Median = append(s.Median, m)
+	s.Min = append(s.Min, lo)
+	s.Max = append(s.Max, hi)
+	s.Samples = append(s.Samples, samples)
+}
+
+func seconds(f func()) float64 {
+	t0 := time.Now()
+	f()
+	return time.Since(t0).Seconds()
+}
+
+func fmtDur(s float64) string {
+	switch {
+	case s >= 1:
+		return fmt.Sprintf("%.2f s", s)
+	case s >= 1e-3:
+		return fmt.Sprintf("%.2f ms", s*1e3)
+	default:
+		return fmt.Sprintf("%.1f µs", s*1e6)
+	}
+}
+
+func spread(v []float64) string {
+	m, lo, hi := stats(v)
+	return fmt.Sprintf("%s (%s–%s)", fmtDur(m), fmtDur(lo), fmtDur(hi))
+}
+
+var (
+	benchKey = ed25519.NewKeyFromSeed(make([]byte, 32))
+	benchPub = benchKey.Public().(ed25519.PublicKey)
+)
+
+// Run measures everything and writes the report into cfg.Out.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return nil, err
+	}
+	r := &Report{Machine: machine(), CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Commit: gitCommit(),
+		Tags: tags(), Profile: "full", Started: time.Now(), Series: map[string]*Series{}}
+	if cfg.Quick {
+		r.Profile = "quick"
+	}
+	say := func(s string) {
+		if cfg.Progress != nil {
+			cfg.Progress(s)
+		}
+	}
+	steps := []struct {
+		name string
+		f    func(context.Context, *Report, Config) error
+	}{
+		{"full-mode verify vs recompute", verifyVsRecompute},
+		{"sampled bundles", sampledBundles},
+		{"prover overhead", proverOverhead},
+		{"escape rates", escapeRates},
+		{"succinct proofs", succinct},
+	}
+	for _, s := range steps {
+		say(s.name)
+		if err := s.f(ctx, r, cfg); err != nil {
+			return nil, fmt.Errorf("bench: %s: %w", s.name, err)
+		}
+	}
+	r.Seconds = time.Since(r.Started).Seconds()
+	if err := r.plot(cfg.Out); err != nil {
+		return nil, err
+	}
+	if err := r.write(cfg.Out); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
