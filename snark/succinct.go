@@ -11,6 +11,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark/backend/witness"
 	"github.com/consensys/gnark/frontend"
 
 	"github.com/seed46f70faa/trainproof/protocol"
@@ -223,12 +224,7 @@ func VerifyMatMul(s *Succinct, shape MatMulShape, vk groth16.VerifyingKey) error
 	if !ra.Equal(&s.Roots[0]) || !rb.Equal(&s.Roots[1]) {
 		return fmt.Errorf("%w: the proof is about other operands than the task's", ErrProof)
 	}
-	proof := groth16.NewProof(ecc.BN254)
-	if _, err := proof.ReadFrom(bytes.NewReader(s.Proof)); err != nil {
-		return fmt.Errorf("%w: %v", ErrFormat, err)
-	}
-	pub, err := frontend.NewWitness(&MatMulCircuit{RootA: s.Roots[0], RootB: s.Roots[1], RootC: s.Roots[2]},
-		ecc.BN254.ScalarField(), frontend.PublicOnly())
+	proof, pub, err := s.Statement()
 	if err != nil {
 		return err
 	}
@@ -236,4 +232,19 @@ func VerifyMatMul(s *Succinct, shape MatMulShape, vk groth16.VerifyingKey) error
 		return fmt.Errorf("%w: %v", ErrProof, err)
 	}
 	return nil
+}
+
+// Statement returns the bundle's proof and public witness (the three roots),
+// as a verifier, on chain or off, takes them.
+func (s *Succinct) Statement() (groth16.Proof, witness.Witness, error) {
+	proof := groth16.NewProof(ecc.BN254)
+	if _, err := proof.ReadFrom(bytes.NewReader(s.Proof)); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	pub, err := frontend.NewWitness(&MatMulCircuit{RootA: s.Roots[0], RootB: s.Roots[1], RootC: s.Roots[2]},
+		ecc.BN254.ScalarField(), frontend.PublicOnly())
+	if err != nil {
+		return nil, nil, err
+	}
+	return proof, pub, nil
 }

@@ -1,0 +1,185 @@
+package snark
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/backend/groth16"
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
+	"github.com/consensys/gnark/backend/witness"
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/accounts/abi"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient/simulated"
+)
+
+// EVMResult is what running the exported Solidity verifier on a simulated
+// chain measured.
+type EVMResult struct {
+	Gas                  uint64 // of the honest verifyProof call
+	TamperedProofReverts bool
+	TamperedInputReverts bool
+	ProofBytes, Contract int // calldata proof size, deployed code size
+}
+
+// FindSolc returns the npm solc compiler's path (make solc installs it under
+// .tools), looking from dir upwards, or $SOLCJS.
+func FindSolc(dir string) (string, error) {
+	if p := os.Getenv("SOLCJS"); p != "" {
+		return p, nil
+	}
+	for d, _ := filepath.Abs(dir); ; d = filepath.Dir(d) {
+		p := filepath.Join(d, ".tools", "node_modules", ".bin", "solcjs")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		if d == filepath.Dir(d) {
+			return "", errors.New("snark: solcjs not found (make solc, or set SOLCJS)")
+		}
+	}
+}
+
+// EVMVerify exports vk's verifier as Solidity, compiles it with solc,
+// deploys it on go-ethereum's simulated backend and calls verifyProof with
+// the proof and public witness, then with a tampered proof and a tampered
+// input (which must revert).
+func EVMVerify(solc string, vk groth16.VerifyingKey, proof groth16.Proof, public witness.Witness) (EVMResult, error) {
+	var res EVMResult
+	dir, err := os.MkdirTemp("", "trainproof-evm")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(dir)
+	var src bytes.Buffer
+	if err := vk.ExportSolidity(&src); err != nil {
+		return res, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Verifier.sol"), src.Bytes(), 0o644); err != nil {
+		return res, err
+	}
+	cmd := exec.Command(solc, "--optimize", "--bin", "--abi", "-o", dir, filepath.Join(dir, "Verifier.sol"))
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return res, fmt.Errorf("snark: solc: %v: %s", err, out)
+	}
+	var code, abiJSON []byte
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		switch {
+		case strings.HasSuffix(e.Name(), "_Verifier.bin"):
+			code, err = os.ReadFile(filepath.Join(dir, e.Name()))
+		case strings.HasSuffix(e.Name(), "_Verifier.abi"):
+			abiJSON, err = os.ReadFile(filepath.Join(dir, e.Name()))
+		}
+		if err != nil {
+			return res, err
+		}
+	}
+	if code == nil || abiJSON == nil {
+		return res, errors.New("snark: solc wrote no Verifier contract")
+	}
+	parsed, err := abi.JSON(bytes.NewReader(abiJSON))
+	if err != nil {
+		return res, err
+	}
+	key, err := crypto.GenerateKey()
+	if err != nil {
+		return res, err
+	}
+	from := crypto.PubkeyToAddress(key.PublicKey)
+	sim := simulated.NewBackend(types.GenesisAlloc{from: {Balance: new(big.Int).Lsh(big.NewInt(1), 100)}})
+	defer sim.Close()
+	client := sim.Client()
+	bin := common.FromHex(strings.TrimSpace(string(code)))
+	res.Contract = len(bin)
+	addr, err := deploy(client, sim, key, bin)
+	if err != nil {
+		return res, err
+	}
+	vec, ok := public.Vector().(fr.Vector)
+	if !ok {
+		return res, errors.New("snark: public witness is not over BN254")
+	}
+	inputs := make([]*big.Int, len(vec))
+	for i := range vec {
+		inputs[i] = vec[i].BigInt(new(big.Int))
+	}
+	p, ok := proof.(*groth16bn254.Proof)
+	if !ok {
+		return res, errors.New("snark: not a BN254 Groth16 proof")
+	}
+	proofBytes := p.MarshalSolidity()
+	res.ProofBytes = len(proofBytes)
+	call := func(pb []byte, in []*big.Int) (uint64, error) {
+		arr := reflect.New(reflect.ArrayOf(len(in), reflect.TypeOf(&big.Int{}))).Elem()
+		for i, x := range in {
+			arr.Index(i).Set(reflect.ValueOf(x))
+		}
+		data, err := parsed.Pack("verifyProof", pb, arr.Interface())
+		if err != nil {
+			return 0, err
+		}
+		msg := ethereum.CallMsg{From: from, To: &addr, Data: data}
+		if _, err := client.CallContract(context.Background(), msg, nil); err != nil {
+			return 0, err
+		}
+		return client.EstimateGas(context.Background(), msg)
+	}
+	if res.Gas, err = call(proofBytes, inputs); err != nil {
+		return res, fmt.Errorf("snark: the EVM verifier rejected an honest proof: %w", err)
+	}
+	bad := append([]byte(nil), proofBytes...)
+	bad[40] ^= 1
+	_, err = call(bad, inputs)
+	res.TamperedProofReverts = err != nil
+	badIn := append([]*big.Int(nil), inputs...)
+	badIn[0] = new(big.Int).Add(badIn[0], big.NewInt(1))
+	_, err = call(proofBytes, badIn)
+	res.TamperedInputReverts = err != nil
+	return res, nil
+}
+
+func deploy(client simulated.Client, sim *simulated.Backend, key *ecdsa.PrivateKey, code []byte) (common.Address, error) {
+	ctx := context.Background()
+	from := crypto.PubkeyToAddress(key.PublicKey)
+	nonce, err := client.PendingNonceAt(ctx, from)
+	if err != nil {
+		return common.Address{}, err
+	}
+	price, err := client.SuggestGasPrice(ctx)
+	if err != nil {
+		return common.Address{}, err
+	}
+	chain, err := client.ChainID(ctx)
+	if err != nil {
+		return common.Address{}, err
+	}
+	tx, err := types.SignTx(types.NewContractCreation(nonce, big.NewInt(0), 10_000_000, price, code), types.NewEIP155Signer(chain), key)
+	if err != nil {
+		return common.Address{}, err
+	}
+	if err := client.SendTransaction(ctx, tx); err != nil {
+		return common.Address{}, err
+	}
+	sim.Commit()
+	rc, err := client.TransactionReceipt(ctx, tx.Hash())
+	if err != nil {
+		return common.Address{}, err
+	}
+	if rc.Status != types.ReceiptStatusSuccessful {
+		return common.Address{}, errors.New("snark: verifier deployment failed")
+	}
+	return rc.ContractAddress, nil
+}
