@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"runtime"
+	"sync"
 	"unsafe"
 
 	"github.com/seed46f70faa/trainproof/field"
@@ -36,10 +37,13 @@ func (b *cpuBuf) Kind() tensor.Kind {
 }
 
 func (b *cpuBuf) Shape() (int, int) {
-	if b.i8 != nil {
+	switch {
+	case b.i8 != nil:
 		return b.i8.Rows, b.i8.Cols
+	case b.i32 != nil:
+		return b.i32.Rows, b.i32.Cols
 	}
-	return b.i32.Rows, b.i32.Cols
+	return 0, 0 // freed
 }
 
 // WrapInt8 returns a buffer that aliases m (no copy): CPU-only callers use it
@@ -146,10 +150,8 @@ func (c *CPU) MatMul(ctx context.Context, ps []Product) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		m, k, n, err := p.Dims()
-		if err != nil {
-			return err
-		}
+		// Buffers first: Dims asks them their shapes, which a freed or
+		// foreign buffer cannot be trusted to answer.
 		a, err := c.buf(p.A)
 		if err != nil {
 			return err
@@ -162,6 +164,10 @@ func (c *CPU) MatMul(ctx context.Context, ps []Product) error {
 		if err != nil {
 			return err
 		}
+		m, k, n, err := p.Dims()
+		if err != nil {
+			return err
+		}
 		workers := c.workers
 		if m*n*k < 1<<18 {
 			workers = 1
@@ -170,13 +176,15 @@ func (c *CPU) MatMul(ctx context.Context, ps []Product) error {
 		if p.RowHashes != nil {
 			hash = &rowHasher{prefix: p.HashPrefix, out: p.RowHashes}
 		}
-		switch c.path {
-		case PathVNNI:
+		switch {
+		case m == 0 || n == 0 || k == 0: // an empty sum; the kernels assume k > 0
+			clear(cc.i32.Data)
+		case c.path == PathVNNI:
 			s := simdPool.Get().(*simdScratch)
 			gemmVNNI(m, k, n, a.i8, p.TransA, b.i8, p.TransB, cc.i32, s, workers, hash)
 			simdPool.Put(s)
 			hash = nil // hashed in the epilogue
-		case PathAVX2:
+		case c.path == PathAVX2:
 			s := simdPool.Get().(*simdScratch)
 			gemmAVX2(m, k, n, a.i8, p.TransA, b.i8, p.TransB, cc.i32, s, workers)
 			simdPool.Put(s)
@@ -245,18 +253,40 @@ func (c *CPU) ProjectCols(ctx context.Context, b Buffer, r []field.Elem, out []f
 	}
 	m := cb.i8
 	par.Range(cols, min(workersFor(rows*cols), max(1, cols/64)), func(lo, hi int) {
-		for j := lo; j < hi; j++ {
-			out[j] = 0
-		}
-		for i := 0; i < rows; i++ {
-			row := m.Row(i)[lo:hi]
-			for j, x := range row {
-				out[lo+j] = field.Add(out[lo+j], field.Mul(field.FromInt64(int64(x)), r[i]))
+		// Lazy reduction, as in field.DotInt8: r[i] = l + h·2^31 with
+		// l < 2^31, h < 2^30, so |x·l|, |x·h| < 2^38 and colRun rows of
+		// them sum exactly in an int64.
+		sp := limbPool.Get().(*[]int64)
+		*sp = grow(*sp, 2*(hi-lo))
+		sl, sh := (*sp)[:hi-lo], (*sp)[hi-lo:]
+		out := out[lo:hi]
+		clear(out)
+		for i0 := 0; i0 < rows; i0 += colRun {
+			clear(sl)
+			clear(sh)
+			for i := i0; i < min(i0+colRun, rows); i++ {
+				e := uint64(r[i])
+				l, h := int64(e&(1<<31-1)), int64(e>>31)
+				row := m.Data[i*cols+lo : i*cols+hi]
+				sl, sh := sl[:len(row)], sh[:len(row)]
+				for j, x := range row {
+					sl[j] += int64(x) * l
+					sh[j] += int64(x) * h
+				}
+			}
+			for j := range out {
+				out[j] = field.Add(out[j], field.Add(field.FromInt64(sl[j]), field.Mul(field.FromInt64(sh[j]), 1<<31)))
 			}
 		}
+		limbPool.Put(sp)
 	})
 	return nil
 }
+
+// colRun is the rows ProjectCols sums before reducing: 2^24·2^38 < 2^63.
+const colRun = 1 << 24
+
+var limbPool = sync.Pool{New: func() any { return new([]int64) }}
 
 func (c *CPU) HashRows(ctx context.Context, b Buffer, prefix []byte, out [][32]byte) error {
 	cb, err := c.buf(b)
@@ -287,18 +317,29 @@ type rowHasher struct {
 func (hr *rowHasher) rows(m *tensor.Int32, lo, hi int) {
 	h := sha256.New()
 	var idx [4]byte
-	scratch := make([]byte, 0, 4*m.Cols)
+	var scratch []byte
+	if !littleEndian {
+		scratch = make([]byte, 0, 4*m.Cols)
+	}
 	for i := lo; i < hi; i++ {
 		h.Reset()
 		h.Write(hr.prefix)
 		binary.BigEndian.PutUint32(idx[:], uint32(i))
 		h.Write(idx[:])
-		// Canonical bytes are little-endian; convert through a reused buffer.
-		scratch = tensor.Int32Bytes(scratch[:0], m.Row(i))
-		h.Write(scratch)
+		if row := m.Row(i); littleEndian && len(row) > 0 {
+			// The canonical encoding is little-endian: the row's own bytes.
+			h.Write(unsafe.Slice((*byte)(unsafe.Pointer(&row[0])), 4*len(row)))
+		} else {
+			scratch = tensor.Int32Bytes(scratch[:0], row)
+			h.Write(scratch)
+		}
 		h.Sum(hr.out[i][:0])
 	}
 }
+
+// littleEndian reports whether this machine stores an int32 in its canonical
+// (little-endian) byte order.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 func (hr *rowHasher) rows8(m *tensor.Int8, lo, hi int) {
 	h := sha256.New()

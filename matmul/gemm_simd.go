@@ -18,14 +18,6 @@ var (
 // tileStride is the row stride, in int32, of the tile buffer both kernels write.
 const tileStride = 64
 
-// opA reads op(A)[i][l].
-func opA(a *tensor.Int8, ta bool, i, l int) int8 {
-	if ta {
-		return a.Data[l*a.Cols+i]
-	}
-	return a.Data[i*a.Cols+l]
-}
-
 // simdScratch holds packed panels between calls.
 type simdScratch struct {
 	a8, b8   []byte
@@ -187,15 +179,4 @@ func gemmAVX2(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *
 		}
 	}
 	split(mp, np, workers, run)
-}
-
-// split shares a grid of row panels × column panels among workers: by
-// column panels when there are enough (each worker keeps its B panels in its
-// own cache), else by row panels.
-func split(mp, np, workers int, run func(rp0, rp1, cp0, cp1 int)) {
-	if np >= workers {
-		par.Range(np, workers, func(lo, hi int) { run(0, mp, lo, hi) })
-		return
-	}
-	par.Range(mp, workers, func(lo, hi int) { run(lo, hi, 0, np) })
 }
