@@ -7,13 +7,7 @@ import (
 
 	"github.com/seed46f70faa/trainproof/cgo/cuda"
 	"github.com/seed46f70faa/trainproof/cgo/emu"
-	"github.com/seed46f70faa/trainproof/gpu"
 )
-
-type namedDevice struct {
-	name string
-	dev  gpu.Device
-}
 
 // devices: on a GPU build the suite runs on the real device too; a missing
 // device is a failure, not a skip.

@@ -6,13 +6,7 @@ import (
 	"testing"
 
 	"github.com/seed46f70faa/trainproof/cgo/emu"
-	"github.com/seed46f70faa/trainproof/gpu"
 )
-
-type namedDevice struct {
-	name string
-	dev  gpu.Device
-}
 
 // devices are the devices the kernel suite runs on: in the default build, the
 // SIMT emulator.

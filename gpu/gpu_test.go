@@ -19,6 +19,12 @@ import (
 
 var randInt8 = testutil.RandInt8
 
+// namedDevice is a device the kernel suite runs on (devices_test.go lists them per build).
+type namedDevice struct {
+	name string
+	dev  gpu.Device
+}
+
 func shape(r, c int, t bool) (int, int) {
 	if t {
 		return c, r
