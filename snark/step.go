@@ -67,22 +67,29 @@ type LayerOpening struct {
 }
 
 // StepCircuit proves that the sampled checks of one training step pass
-// against the Poseidon2 roots that are its public inputs (docs/PROTOCOL.md §9):
+// against the Poseidon2 roots of its matrices (docs/PROTOCOL.md §9). Its
+// public inputs are few, so that an EVM verifier stays cheap:
 //
-//   - Task: the task id (its first 31 bytes), Miner: the miner's public key
-//     (its first 31 bytes), Step, Data: the data set's root, Batch: the digest
-//     of the step's training-example indices;
-//   - Acts: the root of the batch tree, whose leaf i packs row i of every
-//     Z_l, A_l, G_l and D_l;
-//   - M_l, DW_l, M′_l: the roots of each layer's weights, weight gradient and
-//     next weights (row trees, so step t's M′_l root is step t+1's M_l root).
+//   - Context: Sponge(Task, Step, Data, Batch, Acts, DW_1..DW_L), where Task
+//     is the task id (first 31 bytes), Data the data set's root, Batch the
+//     digest of the step's training-example indices, Acts the root of the
+//     batch tree (leaf i packs row i of every Z_l, A_l, G_l, D_l), DW_l the
+//     roots of the weight gradients; a verifier recomputes it from the bundle;
+//   - Miner: the miner's public key (SHA-256, first 31 bytes), so that a
+//     proof cannot be re-signed by another miner;
+//   - M_l and M′_l: the roots of each layer's weights before and after the
+//     step (row trees, so step t's M′_l root is step t+1's M_l root), which
+//     a contract chains.
 //
-// The Freivalds challenge vectors are powers of values hashed from all
+// The Freivalds challenge vectors are powers of values hashed from the
 // public inputs; the prover's answer vectors are hashed after them, and the
 // sampled rows are drawn from that hash.
 type StepCircuit struct {
-	Task, Miner, Step, Data, Batch, Acts frontend.Variable   `gnark:",public"`
-	M, DW, MNext                         []frontend.Variable `gnark:",public"`
+	Context, Miner frontend.Variable   `gnark:",public"`
+	M, MNext       []frontend.Variable `gnark:",public"`
+
+	Task, Step, Data, Batch, Acts frontend.Variable
+	DW                            []frontend.Variable
 
 	Index         []frontend.Variable   // b training-example indices
 	QZ            [][]frontend.Variable // Z_l: q = W_l·r (d_{l−1})
@@ -221,9 +228,8 @@ func (c *StepCircuit) Define(api frontend.API) error {
 	}
 
 	// The seed binds every public input; challenge vectors follow from it.
-	pub := []frontend.Variable{c.Task, c.Miner, c.Step, c.Data, c.Batch, c.Acts}
-	pub = append(append(append(pub, c.M...), c.DW...), c.MNext...)
-	seed := long(pub...)
+	api.AssertIsEqual(long(append([]frontend.Variable{c.Task, c.Step, c.Data, c.Batch, c.Acts}, c.DW...)...), c.Context)
+	seed := long(append(append([]frontend.Variable{c.Context, c.Miner}, c.M...), c.MNext...)...)
 	chal := func(kind, l, n int) []frontend.Variable { return powers(api, long(seed, kind, l), n) }
 	rZ, rD, sD, rDW, tDW := make([][]frontend.Variable, L+1), make([][]frontend.Variable, L+1),
 		make([][]frontend.Variable, L+1), make([][]frontend.Variable, L+1), make([][]frontend.Variable, L+1)

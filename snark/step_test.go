@@ -59,7 +59,7 @@ func witnessOf(t testing.TB, cfg model.Config, tr *model.Trace, samples int) *sn
 	data, tree := synthData()
 	task := protocol.Task{Work: protocol.WorkTrain, Mode: protocol.ModeFiatShamir, Samples: uint32(samples), Train: cfg}
 	pub, _, _ := ed25519.GenerateKey(nil)
-	w, err := snark.NewStepWitness(snark.StepShape{Config: cfg, Samples: samples}, task.ID(), pub, tr, data, tree)
+	w, err := snark.NewStepWitness(task, pub, tr, data, tree)
 	require.NoError(t, err)
 	return w
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/seed46f70faa/trainproof/commit"
 	"github.com/seed46f70faa/trainproof/dataset"
 	"github.com/seed46f70faa/trainproof/model"
+	"github.com/seed46f70faa/trainproof/protocol"
 	"github.com/seed46f70faa/trainproof/tensor"
 )
 
@@ -171,10 +172,15 @@ type StepStatement struct {
 	M, DW, MNext      []fr.Element
 }
 
-// Elements lists the public inputs in the circuit's order.
+// Context is the Context public input.
+func (s *StepStatement) Context() fr.Element {
+	return Sponge(append([]fr.Element{s.Task, elem(int64(s.Step)), s.Data, s.Batch, s.Acts}, s.DW...)...)
+}
+
+// Elements lists the public inputs in the circuit's order: Context, Miner,
+// M_1..M_L, M′_1..M′_L.
 func (s *StepStatement) Elements() []fr.Element {
-	e := []fr.Element{s.Task, s.Miner, elem(int64(s.Step)), s.Data, s.Batch, s.Acts}
-	return append(append(append(e, s.M...), s.DW...), s.MNext...)
+	return append(append([]fr.Element{s.Context(), s.Miner}, s.M...), s.MNext...)
 }
 
 // Roots are what a succinct bundle carries: Acts, then M_l, DW_l, M′_l.
@@ -183,7 +189,7 @@ func (s *StepStatement) Roots() []fr.Element {
 }
 
 func (s *StepStatement) assign(c *StepCircuit) {
-	c.Task, c.Miner, c.Step, c.Data, c.Batch, c.Acts = s.Task, s.Miner, s.Step, s.Data, s.Batch, s.Acts
+	c.Context, c.Task, c.Miner, c.Step, c.Data, c.Batch, c.Acts = s.Context(), s.Task, s.Miner, s.Step, s.Data, s.Batch, s.Acts
 	for l := range s.M {
 		c.M[l], c.DW[l], c.MNext[l] = s.M[l], s.DW[l], s.MNext[l]
 	}
@@ -258,13 +264,18 @@ type StepWitness struct {
 	trees     [3][]*Tree // M, DW, M′ per layer
 }
 
-// NewStepWitness commits to a step's matrices. dataTree is NewDataTree(data).
-func NewStepWitness(shape StepShape, taskID commit.Hash, miner ed25519.PublicKey, tr *model.Trace,
+// NewStepWitness commits to a step of a training task. dataTree is
+// NewDataTree(data); miner is the key that will sign the bundle.
+func NewStepWitness(task protocol.Task, miner ed25519.PublicKey, tr *model.Trace,
 	data *dataset.Set, dataTree *Tree) (*StepWitness, error) {
+	if task.Work != protocol.WorkTrain {
+		return nil, fmt.Errorf("snark: a %v task has no training steps", task.Work)
+	}
+	shape := StepShapeOf(task)
 	if err := shape.validate(); err != nil {
 		return nil, err
 	}
-	cfg := shape.Config
+	cfg := task.Train
 	d := cfg.Dims()
 	L := len(d) - 1
 	if len(tr.Z) != L || tr.X.Rows != cfg.Batch {
@@ -278,7 +289,7 @@ func NewStepWitness(shape StepShape, taskID commit.Hash, miner ed25519.PublicKey
 		return nil, err
 	}
 	st := &w.Statement
-	st.Task, st.Miner, st.Step = TaskDigest(taskID), MinerDigest(miner), tr.Step
+	st.Task, st.Miner, st.Step = TaskDigest(task.ID()), MinerDigest(miner), tr.Step
 	st.Data, st.Batch, st.Acts = dataTree.Root(), BatchDigest(cfg, tr.Step), w.batch.Root()
 	for k, ms := range [3][]*tensor.Int32{tr.M, tr.DW, tr.MNext} {
 		for _, m := range ms {

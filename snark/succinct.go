@@ -18,19 +18,24 @@ import (
 	"github.com/seed46f70faa/trainproof/tensor"
 )
 
-// Succinct is a succinct bundle of a matmul unit: the task, the Poseidon2
-// row roots of A, B and C, a Groth16 proof that the sampled checks pass
-// against them, and the miner's signature.
+// Succinct is a succinct bundle: the task, the step (0 for a matmul unit),
+// the Poseidon2 roots the proof is about, a Groth16 proof that the sampled
+// checks pass against them, and the miner's signature.
+//
+// A matmul unit carries the roots of A, B and C; a training step carries
+// the batch tree's root, then M_l, DW_l and M′_l for each layer (see
+// StepStatement.Roots).
 type Succinct struct {
 	Task      protocol.Task
-	Roots     [3]fr.Element // A, B, C
-	Proof     []byte        // gnark's compressed Groth16 encoding
+	Step      uint64
+	Roots     []fr.Element
+	Proof     []byte // gnark's compressed Groth16 encoding
 	PublicKey ed25519.PublicKey
 	Signature []byte
 }
 
 // SuccinctMagic opens every succinct bundle.
-const SuccinctMagic = "TPS\x01"
+const SuccinctMagic = "TPS\x02"
 
 // Limits of a succinct bundle, checked before anything is allocated.
 const (
@@ -54,13 +59,16 @@ func signedDigest(b []byte) []byte {
 
 // Encode signs and encodes:
 //
-//	magic ‖ u16 task length ‖ task ‖ 3 × 32-byte roots (big-endian, canonical) ‖
+//	magic ‖ u16 task length ‖ task ‖ u64 step ‖ u8 root count ‖ roots
+//	(32 bytes each, big-endian, canonical; as many as the task needs) ‖
 //	u16 proof length ‖ proof ‖ ed25519 public key (32) ‖ signature (64) of
 //	SHA-256("trainproof/v1/succinct" ‖ every preceding byte)
 func (s *Succinct) Encode(key ed25519.PrivateKey) []byte {
 	task := s.Task.AppendBinary(nil)
 	b := append([]byte(SuccinctMagic), byte(len(task)>>8), byte(len(task)))
 	b = append(b, task...)
+	b = binary.BigEndian.AppendUint64(b, s.Step)
+	b = append(b, byte(len(s.Roots)))
 	for i := range s.Roots {
 		r := s.Roots[i].Bytes()
 		b = append(b, r[:]...)
@@ -99,6 +107,15 @@ func DecodeSuccinct(in []byte) (*Succinct, error) {
 	if s.Task, err = protocol.ParseTask(tb); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
+	sb, err := need(9)
+	if err != nil {
+		return nil, err
+	}
+	s.Step = binary.BigEndian.Uint64(sb)
+	if want := RootCount(s.Task); int(sb[8]) != want {
+		return nil, fmt.Errorf("%w: %d roots, the task needs %d", ErrFormat, sb[8], want)
+	}
+	s.Roots = make([]fr.Element, sb[8])
 	for i := range s.Roots {
 		rb, err := need(32)
 		if err != nil {
@@ -135,6 +152,14 @@ func DecodeSuccinct(in []byte) (*Succinct, error) {
 		return nil, fmt.Errorf("%w: bad signature", ErrProof)
 	}
 	return s, nil
+}
+
+// RootCount is how many roots a succinct bundle of the task carries.
+func RootCount(t protocol.Task) int {
+	if t.Work == protocol.WorkTrain {
+		return 1 + 3*(len(t.Train.Dims())-1)
+	}
+	return 3
 }
 
 // ShapeOf is the circuit shape a matmul task needs.
@@ -207,14 +232,14 @@ func ProveMatMul(k *Keys, t protocol.Task, a, b *tensor.Int8, c *tensor.Int32, k
 	if _, err := proof.WriteTo(&pb); err != nil {
 		return nil, err
 	}
-	sb := &Succinct{Task: t, Roots: [3]fr.Element{w.TA.Root(), w.TB.Root(), w.TC.Root()}, Proof: pb.Bytes()}
+	sb := &Succinct{Task: t, Roots: []fr.Element{w.TA.Root(), w.TB.Root(), w.TC.Root()}, Proof: pb.Bytes()}
 	return sb.Encode(key), nil
 }
 
 // VerifyMatMul checks a succinct bundle: the task's shape is the key's, the
 // roots of A and B are the task's operands, and the proof verifies.
 func VerifyMatMul(s *Succinct, shape MatMulShape, vk groth16.VerifyingKey) error {
-	if s.Task.Work != protocol.WorkMatMul || ShapeOf(s.Task) != shape {
+	if s.Task.Work != protocol.WorkMatMul || ShapeOf(s.Task) != shape || s.Step != 0 {
 		return fmt.Errorf("%w: task %v of shape %+v, the key is for %+v", ErrProof, s.Task.Work, ShapeOf(s.Task), shape)
 	}
 	ra, rb, err := OperandRoots(s.Task)

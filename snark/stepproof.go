@@ -1,0 +1,310 @@
+package snark
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/backend"
+	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark/backend/witness"
+	"github.com/consensys/gnark/constraint"
+	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/frontend/cs/r1cs"
+	"golang.org/x/crypto/sha3"
+
+	"github.com/seed46f70faa/trainproof/model"
+	"github.com/seed46f70faa/trainproof/protocol"
+)
+
+// StepShapeOf is the circuit shape a training task needs.
+func StepShapeOf(t protocol.Task) StepShape {
+	cfg := t.Train
+	cfg.Seed = 0
+	return StepShape{Config: cfg, Samples: int(t.Samples)}
+}
+
+// encode is the shape's canonical encoding: u32 samples ‖ model.Config
+// encoding (Seed zero).
+func (s StepShape) encode() []byte {
+	cfg := s.Config
+	cfg.Seed = 0
+	return cfg.AppendBinary(binary.BigEndian.AppendUint32(nil, uint32(s.Samples)))
+}
+
+func (s StepShape) equal(o StepShape) bool { return bytes.Equal(s.encode(), o.encode()) }
+
+func decodeStepShape(b []byte) (StepShape, error) {
+	var s StepShape
+	if len(b) < 4 {
+		return s, fmt.Errorf("%w: truncated shape", ErrKey)
+	}
+	s.Samples = int(binary.BigEndian.Uint32(b))
+	cfg, n, err := model.ParseConfig(b[4:])
+	if err != nil || n != len(b)-4 {
+		return s, fmt.Errorf("%w: bad shape: %v", ErrKey, err)
+	}
+	s.Config = cfg
+	if err := s.validate(); err != nil {
+		return s, fmt.Errorf("%w: %v", ErrKey, err)
+	}
+	return s, nil
+}
+
+// StepKeys are the Groth16 keys of one step-circuit shape.
+type StepKeys struct {
+	Shape StepShape
+	CS    constraint.ConstraintSystem
+	PK    groth16.ProvingKey
+	VK    groth16.VerifyingKey
+}
+
+// CompileStep compiles the step circuit for a shape.
+func CompileStep(s StepShape) (constraint.ConstraintSystem, error) {
+	c, err := NewStepCircuit(s)
+	if err != nil {
+		return nil, err
+	}
+	return frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, c)
+}
+
+// DevSetupStep runs a single-party Groth16 setup: whoever ran it can forge
+// proofs, so these keys are for development only.
+func DevSetupStep(s StepShape) (*StepKeys, error) {
+	cs, err := CompileStep(s)
+	if err != nil {
+		return nil, err
+	}
+	pk, vk, err := groth16.Setup(cs)
+	if err != nil {
+		return nil, err
+	}
+	return &StepKeys{Shape: s, CS: cs, PK: pk, VK: vk}, nil
+}
+
+// Step key envelope:
+//
+//	magic ("TSPK" or "TSVK") ‖ u16 version ‖ u8 curve (1 = BN254) ‖
+//	u16 shape length ‖ shape ‖ u64 body length ‖ body ‖ SHA-256 of all before
+func sealStep(magic string, s StepShape, body []byte) []byte {
+	sh := s.encode()
+	b := append([]byte(magic), 0, keyVersion, 1)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(sh)))
+	b = append(b, sh...)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(body)))
+	b = append(b, body...)
+	sum := sha256.Sum256(b)
+	return append(b, sum[:]...)
+}
+
+func openStep(magic string, in []byte, limit int) (StepShape, []byte, error) {
+	var s StepShape
+	if len(in) > limit || len(in) < 9+8+32 || string(in[:4]) != magic {
+		return s, nil, fmt.Errorf("%w: not a %s key of at most %d bytes", ErrKey, magic, limit)
+	}
+	if sum := sha256.Sum256(in[:len(in)-32]); !bytes.Equal(sum[:], in[len(in)-32:]) {
+		return s, nil, fmt.Errorf("%w: checksum mismatch", ErrKey)
+	}
+	if binary.BigEndian.Uint16(in[4:]) != keyVersion || in[6] != 1 {
+		return s, nil, fmt.Errorf("%w: version %d curve %d (want %d, BN254)", ErrKey, binary.BigEndian.Uint16(in[4:]), in[6], keyVersion)
+	}
+	n := int(binary.BigEndian.Uint16(in[7:]))
+	if 9+n+8+32 > len(in) {
+		return s, nil, fmt.Errorf("%w: truncated", ErrKey)
+	}
+	s, err := decodeStepShape(in[9 : 9+n])
+	if err != nil {
+		return s, nil, err
+	}
+	body := in[9+n+8 : len(in)-32]
+	if binary.BigEndian.Uint64(in[9+n:]) != uint64(len(body)) {
+		return s, nil, fmt.Errorf("%w: body length mismatch", ErrKey)
+	}
+	return s, body, nil
+}
+
+// MarshalVK and MarshalPK encode the keys in their envelopes.
+func (k *StepKeys) MarshalVK() ([]byte, error) {
+	var b bytes.Buffer
+	if _, err := k.VK.WriteTo(&b); err != nil {
+		return nil, err
+	}
+	return sealStep("TSVK", k.Shape, b.Bytes()), nil
+}
+
+func (k *StepKeys) MarshalPK() ([]byte, error) {
+	var b bytes.Buffer
+	if _, err := k.PK.WriteTo(&b); err != nil {
+		return nil, err
+	}
+	return sealStep("TSPK", k.Shape, b.Bytes()), nil
+}
+
+// ParseStepVK decodes a step verifying key.
+func ParseStepVK(in []byte) (StepShape, groth16.VerifyingKey, error) {
+	s, body, err := openStep("TSVK", in, MaxVerifyingKey)
+	if err != nil {
+		return s, nil, err
+	}
+	vk := groth16.NewVerifyingKey(ecc.BN254)
+	if _, err := vk.ReadFrom(bytes.NewReader(body)); err != nil {
+		return s, nil, fmt.Errorf("%w: %v", ErrKey, err)
+	}
+	return s, vk, nil
+}
+
+// LoadStepProver reads a step proving key and recompiles its circuit.
+func LoadStepProver(path string) (*StepKeys, error) {
+	in, err := readLimited(path, MaxProvingKey)
+	if err != nil {
+		return nil, err
+	}
+	s, body, err := openStep("TSPK", in, MaxProvingKey)
+	if err != nil {
+		return nil, err
+	}
+	pk := groth16.NewProvingKey(ecc.BN254)
+	if _, err := pk.ReadFrom(bytes.NewReader(body)); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+	}
+	cs, err := CompileStep(s)
+	if err != nil {
+		return nil, err
+	}
+	return &StepKeys{Shape: s, CS: cs, PK: pk}, nil
+}
+
+// The step circuit's range checks use gnark's commitment, whose hash to
+// the field is Keccak-256 here, natively as on chain (the exported Solidity
+// verifier's default).
+
+// ProveStep proves a committed step and returns the signed succinct
+// bundle. The witness must have been made for key's public key.
+func ProveStep(k *StepKeys, t protocol.Task, w *StepWitness, key ed25519.PrivateKey) ([]byte, error) {
+	if !StepShapeOf(t).equal(k.Shape) || !w.Shape.equal(k.Shape) {
+		return nil, fmt.Errorf("snark: the task's shape is not the key's")
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	if m := MinerDigest(pub); !m.Equal(&w.Statement.Miner) {
+		return nil, fmt.Errorf("snark: the witness names another miner than the signing key")
+	}
+	if d := TaskDigest(t.ID()); !d.Equal(&w.Statement.Task) {
+		return nil, fmt.Errorf("snark: the witness is for another task")
+	}
+	a, err := w.Assignment()
+	if err != nil {
+		return nil, err
+	}
+	full, err := frontend.NewWitness(a, ecc.BN254.ScalarField())
+	if err != nil {
+		return nil, err
+	}
+	proof, err := groth16.Prove(k.CS, k.PK, full, backend.WithProverHashToFieldFunction(sha3.NewLegacyKeccak256()))
+	if err != nil {
+		return nil, err
+	}
+	var pb bytes.Buffer
+	if _, err := proof.WriteTo(&pb); err != nil {
+		return nil, err
+	}
+	sb := &Succinct{Task: t, Step: w.Statement.Step, Roots: w.Statement.Roots(), Proof: pb.Bytes()}
+	return sb.Encode(key), nil
+}
+
+// StepStatementOf is the statement a verifier reconstructs from a succinct
+// step bundle: task, miner and step from the bundle, the batch digest from
+// the task, the data set's Poseidon2 root from the caller, the roots from
+// the bundle.
+func StepStatementOf(s *Succinct, dataRoot fr.Element) (*StepStatement, error) {
+	if s.Task.Work != protocol.WorkTrain || len(s.Roots) != RootCount(s.Task) {
+		return nil, fmt.Errorf("%w: not a training-step bundle", ErrProof)
+	}
+	L := len(s.Task.Train.Dims()) - 1
+	st := &StepStatement{Task: TaskDigest(s.Task.ID()), Miner: MinerDigest(s.PublicKey), Step: s.Step,
+		Data: dataRoot, Batch: BatchDigest(s.Task.Train, s.Step), Acts: s.Roots[0]}
+	st.M = append([]fr.Element(nil), s.Roots[1:1+L]...)
+	st.DW = append([]fr.Element(nil), s.Roots[1+L:1+2*L]...)
+	st.MNext = append([]fr.Element(nil), s.Roots[1+2*L:]...)
+	return st, nil
+}
+
+// PublicWitness is the statement as gnark's public witness.
+func (st *StepStatement) PublicWitness(shape StepShape) (witness.Witness, error) {
+	c, err := NewStepCircuit(shape)
+	if err != nil {
+		return nil, err
+	}
+	st.assign(c)
+	return frontend.NewWitness(c, ecc.BN254.ScalarField(), frontend.PublicOnly())
+}
+
+// VerifyStep checks a succinct step bundle (whose signature DecodeSuccinct
+// checked) against a verifying key and the data set's Poseidon2 root, and
+// returns its statement. A chain of steps must also link: each step's M_l
+// roots are the previous step's M′_l roots (and InitRoots at step 0).
+func VerifyStep(s *Succinct, shape StepShape, vk groth16.VerifyingKey, dataRoot fr.Element) (*StepStatement, error) {
+	if s.Task.Work != protocol.WorkTrain || !StepShapeOf(s.Task).equal(shape) {
+		return nil, fmt.Errorf("%w: the task's shape is not the key's", ErrProof)
+	}
+	st, err := StepStatementOf(s, dataRoot)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := st.PublicWitness(shape)
+	if err != nil {
+		return nil, err
+	}
+	proof, err := ParseProof(s.Proof)
+	if err != nil {
+		return nil, err
+	}
+	if err := groth16.Verify(proof, vk, pub, backend.WithVerifierHashToFieldFunction(sha3.NewLegacyKeccak256())); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrProof, err)
+	}
+	return st, nil
+}
+
+// StepChain links verified succinct steps of one task: consecutive steps,
+// each starting from the weights the previous one ended with, the first
+// from the task's initial weights when it is step 0.
+type StepChain struct {
+	next  uint64
+	roots []fr.Element // M′ of the last step
+	begun bool
+}
+
+// Add links a verified step's statement to the chain.
+func (c *StepChain) Add(t protocol.Task, st *StepStatement) error {
+	switch {
+	case !c.begun && st.Step == 0:
+		init, err := InitRoots(t.Train)
+		if err != nil {
+			return err
+		}
+		c.roots = init
+	case !c.begun:
+		c.roots = st.M // a chain may start mid-run; it vouches only from here
+	case st.Step != c.next:
+		return fmt.Errorf("%w: step %d where %d was due (stale or replayed)", ErrProof, st.Step, c.next)
+	}
+	for l := range st.M {
+		if !st.M[l].Equal(&c.roots[l]) {
+			return fmt.Errorf("%w: step %d starts from other weights (layer %d) than the chain holds", ErrProof, st.Step, l+1)
+		}
+	}
+	c.begun, c.next, c.roots = true, st.Step+1, st.MNext
+	return nil
+}
+
+// ParseProof decodes a bundle's Groth16 proof.
+func ParseProof(b []byte) (groth16.Proof, error) {
+	proof := groth16.NewProof(ecc.BN254)
+	if _, err := proof.ReadFrom(bytes.NewReader(b)); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	return proof, nil
+}

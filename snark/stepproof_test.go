@@ -1,0 +1,137 @@
+package snark_test
+
+import (
+	"crypto/ed25519"
+	"os"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/stretchr/testify/require"
+
+	"github.com/seed46f70faa/trainproof/matmul"
+	"github.com/seed46f70faa/trainproof/protocol"
+	"github.com/seed46f70faa/trainproof/snark"
+	"github.com/seed46f70faa/trainproof/train"
+)
+
+// TestStepProofEndToEnd proves two consecutive steps of the tiny model with
+// Groth16, verifies them natively and as a chain, checks what a verifier
+// must reject, and runs the exported Solidity verifier in the EVM.
+func TestStepProofEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("Groth16 setup")
+	}
+	cfg := tinyConfig()
+	task := protocol.Task{Work: protocol.WorkTrain, Mode: protocol.ModeFiatShamir, Samples: 1, Train: cfg}
+	shape := snark.StepShapeOf(task)
+	keys, err := snark.DevSetupStep(shape)
+	require.NoError(t, err)
+	t.Logf("tiny step circuit, 1 sample: %d constraints", keys.CS.GetNbConstraints())
+	vkb, err := keys.MarshalVK()
+	require.NoError(t, err)
+	vshape, vk, err := snark.ParseStepVK(vkb)
+	require.NoError(t, err)
+	require.Equal(t, shape.Samples, vshape.Samples)
+
+	data, tree := synthData()
+	tr, err := train.New(cfg, data, matmul.NewCPU())
+	require.NoError(t, err)
+	pub, key, _ := ed25519.GenerateKey(nil)
+	var bundles []*snark.Succinct
+	for s := 0; s < 2; s++ {
+		trace, err := tr.Step(t.Context())
+		require.NoError(t, err)
+		w, err := snark.NewStepWitness(task, pub, trace, data, tree)
+		require.NoError(t, err)
+		enc, err := snark.ProveStep(keys, task, w, key)
+		require.NoError(t, err)
+		t.Logf("succinct step bundle: %d bytes", len(enc))
+		if s == 0 {
+			sb, err := snark.DecodeSuccinct(enc)
+			require.NoError(t, err)
+			t.Logf("Groth16 proof: %d bytes compressed", len(sb.Proof))
+			require.LessOrEqual(t, len(sb.Proof), 300)
+		}
+		sb, err := snark.DecodeSuccinct(enc)
+		require.NoError(t, err)
+		bundles = append(bundles, sb)
+	}
+	var chain snark.StepChain
+	for _, sb := range bundles {
+		st, err := snark.VerifyStep(sb, shape, vk, tree.Root())
+		require.NoError(t, err)
+		require.NoError(t, chain.Add(task, st))
+	}
+
+	// A replayed step does not link.
+	st, err := snark.VerifyStep(bundles[1], shape, vk, tree.Root())
+	require.NoError(t, err)
+	require.ErrorIs(t, chain.Add(task, st), snark.ErrProof)
+	// Steps out of order do not link either.
+	var chain2 snark.StepChain
+	st0, err := snark.VerifyStep(bundles[0], shape, vk, tree.Root())
+	require.NoError(t, err)
+	require.NoError(t, chain2.Add(task, st0))
+	require.NoError(t, chain2.Add(task, st))
+	require.ErrorIs(t, chain2.Add(task, st0), snark.ErrProof)
+
+	reject := func(name string, mutate func(sb *snark.Succinct) (fr.Element, bool)) {
+		t.Run(name, func(t *testing.T) {
+			sb := *bundles[1]
+			sb.Roots = append([]fr.Element(nil), sb.Roots...)
+			data, ok := mutate(&sb)
+			if !ok {
+				data = tree.Root()
+			}
+			_, err := snark.VerifyStep(&sb, shape, vk, data)
+			require.ErrorIs(t, err, snark.ErrProof)
+		})
+	}
+	reject("other step", func(sb *snark.Succinct) (fr.Element, bool) { sb.Step = 5; return fr.Element{}, false })
+	reject("other root", func(sb *snark.Succinct) (fr.Element, bool) { sb.Roots[2].SetUint64(7); return fr.Element{}, false })
+	reject("other data set", func(sb *snark.Succinct) (fr.Element, bool) {
+		var e fr.Element
+		e.SetUint64(1)
+		return e, true
+	})
+	reject("re-signed by a thief", func(sb *snark.Succinct) (fr.Element, bool) {
+		thief, _, _ := ed25519.GenerateKey(nil)
+		sb.PublicKey = thief
+		return fr.Element{}, false
+	})
+	reject("other task", func(sb *snark.Succinct) (fr.Element, bool) {
+		sb.Task.Train.Seed++
+		return fr.Element{}, false
+	})
+	reject("other proof", func(sb *snark.Succinct) (fr.Element, bool) {
+		sb.Proof = bundles[0].Proof
+		return fr.Element{}, false
+	})
+	t.Run("other shape", func(t *testing.T) {
+		other := shape
+		other.Samples = 2
+		_, err := snark.VerifyStep(bundles[1], other, vk, tree.Root())
+		require.ErrorIs(t, err, snark.ErrProof)
+	})
+
+	// The exported Solidity verifier, on go-ethereum's simulated chain.
+	solc, err := snark.FindSolc(".")
+	if err != nil {
+		if os.Getenv("TRAINPROOF_REQUIRE_EVM") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	st1, err := snark.StepStatementOf(bundles[1], tree.Root())
+	require.NoError(t, err)
+	pw, err := st1.PublicWitness(shape)
+	require.NoError(t, err)
+	proof, err := snark.ParseProof(bundles[1].Proof)
+	require.NoError(t, err)
+	res, err := snark.EVMVerify(solc, vk, proof, pw)
+	require.NoError(t, err)
+	require.True(t, res.TamperedProofReverts, "tampered proof accepted on chain")
+	require.True(t, res.TamperedInputReverts, "tampered public input accepted on chain")
+	require.Less(t, res.Gas, uint64(400_000))
+	t.Logf("EVM verifyProof, training step (%d public inputs): %d gas, proof calldata %d bytes", len(st1.Elements()), res.Gas, res.ProofBytes)
+}
