@@ -188,6 +188,9 @@ func ProveStep(k *StepKeys, t protocol.Task, w *StepWitness, key ed25519.Private
 	if !StepShapeOf(t).equal(k.Shape) || !w.Shape.equal(k.Shape) {
 		return nil, fmt.Errorf("snark: the task's shape is not the key's")
 	}
+	if t.Mode != protocol.ModeFiatShamir {
+		return nil, fmt.Errorf("snark: succinct steps draw their rows by Fiat–Shamir; a %v task is not provable this way", t.Mode)
+	}
 	pub := key.Public().(ed25519.PublicKey)
 	if m := MinerDigest(pub); !m.Equal(&w.Statement.Miner) {
 		return nil, fmt.Errorf("snark: the witness names another miner than the signing key")
@@ -250,6 +253,9 @@ func VerifyStep(s *Succinct, shape StepShape, vk groth16.VerifyingKey, dataRoot 
 	if s.Task.Work != protocol.WorkTrain || !StepShapeOf(s.Task).equal(shape) {
 		return nil, fmt.Errorf("%w: the task's shape is not the key's", ErrProof)
 	}
+	if s.Task.Mode != protocol.ModeFiatShamir {
+		return nil, fmt.Errorf("%w: a %v task has no succinct steps", ErrProof, s.Task.Mode)
+	}
 	st, err := StepStatementOf(s, dataRoot)
 	if err != nil {
 		return nil, err
@@ -308,3 +314,6 @@ func ParseProof(b []byte) (groth16.Proof, error) {
 	}
 	return proof, nil
 }
+
+// Equal reports whether two shapes compile to the same circuit.
+func (s StepShape) Equal(o StepShape) bool { return s.equal(o) }

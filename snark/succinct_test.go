@@ -7,8 +7,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/stretchr/testify/require"
 
+	"github.com/seed46f70faa/trainproof/model"
 	"github.com/seed46f70faa/trainproof/protocol"
 	"github.com/seed46f70faa/trainproof/tensor"
 )
@@ -125,9 +127,13 @@ func TestSuccinctMatMul(t *testing.T) {
 
 func FuzzDecodeSuccinct(f *testing.F) {
 	key := ed25519.NewKeyFromSeed(make([]byte, 32))
-	s := &Succinct{Task: unitTask(1), Proof: []byte{1, 2, 3}}
+	s := &Succinct{Task: unitTask(1), Roots: make([]fr.Element, 3), Proof: []byte{1, 2, 3}}
 	f.Add(s.Encode(key))
-	f.Add([]byte("TPS\x01"))
+	cfg := model.DefaultConfig()
+	st := &Succinct{Task: protocol.Task{Work: protocol.WorkTrain, Mode: protocol.ModeFiatShamir, Samples: 8, Train: cfg},
+		Step: 7, Roots: make([]fr.Element, 10), Proof: []byte{4, 5}}
+	f.Add(st.Encode(key))
+	f.Add([]byte("TPS\x02"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		s, err := DecodeSuccinct(in)
 		if err != nil {
@@ -141,8 +147,10 @@ func FuzzDecodeSuccinct(f *testing.F) {
 
 func FuzzParseVK(f *testing.F) {
 	f.Add(seal("TPVK", testShape, []byte{1, 2, 3}))
+	f.Add(sealStep("TSVK", StepShape{Config: model.DefaultConfig(), Samples: 4}, []byte{1, 2, 3}))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		ParseVK(in)
+		ParseStepVK(in)
 	})
 }
 

@@ -48,9 +48,11 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   prover keygen --out KEY
   prover train --steps N --out DIR [--seed S] [--batch B] [--layers 256,128] [--samples s] [--key KEY] [--data DIR] [--full] [--json]
-               [--lr-decay-every K] [--lr-max-shift S] [--backend cpu|emu|cuda|auto]
+               [--lr-decay-every K] [--lr-max-shift S] [--backend cpu|emu|cuda|auto] [--succinct --pk PK]
   prover matmul --n N [--seed S] [--samples s] [--key KEY] [--full | --succinct --pk PK] --out FILE
   prover setup --n N --samples s --out DIR      (development Groth16 keys for succinct matmul units)
+  prover setup --train [--layers 256,128] [--batch B] [--samples s] [--lr-decay-every K] [--lr-max-shift S] --out DIR
+                                                (development Groth16 keys for succinct training steps)
   prover ceremony init --n N --samples s --dir DIR | contribute --dir DIR | seal --dir DIR --beacon HEX
                   | finalize --dir DIR --beacon HEX --out KEYS     (multi-party Groth16 setup)
 `)
@@ -185,6 +187,8 @@ func trainCmd(ctx context.Context, args []string) {
 	full := fs.Bool("full", false, "write full-data bundles (every matrix) instead of sampled ones")
 	asJSON := fs.Bool("json", false, "print one JSON summary on stdout at the end")
 	be := fs.String("backend", "cpu", "matmul backend: cpu|emu|cuda|auto")
+	succinct := fs.Bool("succinct", false, "write succinct (Groth16) step bundles, step-NNNNNN.tps; needs --pk")
+	pkPath := fs.String("pk", "", "proving key from prover setup --train (with --succinct)")
 	fs.Parse(args)
 	if *out == "" || *steps <= 0 {
 		cli.Fatalf(name, 2, "train needs --out DIR and --steps N > 0")
@@ -216,6 +220,13 @@ func trainCmd(ctx context.Context, args []string) {
 	t, err := prover.NewTrainer(cfg, uint32(*samples), protocol.ModeFiatShamir, trainSet, bk)
 	if err != nil {
 		cli.Fatalf(name, 1, "%v", err)
+	}
+	if *succinct {
+		if bk.Name() != "cpu" {
+			cli.Fatalf(name, 2, "--succinct runs on the cpu backend (the circuit's witness is the whole trace)")
+		}
+		trainSuccinct(ctx, t, *pkPath, key, *out, *steps, testSet, trainSet)
+		return
 	}
 	variant := bundle.Sampled
 	if *full {
@@ -413,15 +424,31 @@ func writeKeys(k *snark.Keys, out string) {
 }
 
 func setupCmd(args []string) {
+	def := model.DefaultConfig()
 	fs := flag.NewFlagSet("setup", flag.ExitOnError)
 	n := fs.Int("n", 8, "matrix size of the matmul units (a power of two)")
 	samples := fs.Int("samples", 2, "rows sampled per group inside the circuit")
-	out := fs.String("out", "", "directory for matmul.pk, matmul.vk and Verifier.sol")
+	out := fs.String("out", "", "directory for the keys (matmul.* or step.*) and the Solidity verifier")
+	trainKeys := fs.Bool("train", false, "keys for training steps (step.pk, step.vk, StepVerifier.sol) instead of matmul units")
+	batch := fs.Int("batch", def.Batch, "--train: batch size")
+	layers := fs.String("layers", joinInts(def.Layers), "--train: hidden layer sizes")
+	lrDecay := fs.Int("lr-decay-every", def.LRDecayEvery, "--train: steps between halvings of the learning rate")
+	lrMax := fs.Int("lr-max-shift", def.LRMaxShift, "--train: largest learning-rate shift")
 	fs.Parse(args)
 	if *out == "" {
 		cli.Fatalf(name, 2, "setup needs --out DIR")
 	}
 	fmt.Fprintln(os.Stderr, "prover: warning: development keys from a single-party setup: whoever ran it can forge proofs; not for production")
+	if *trainKeys {
+		cfg := def
+		cfg.Batch, cfg.LRDecayEvery, cfg.LRMaxShift = *batch, *lrDecay, *lrMax
+		var err error
+		if cfg.Layers, err = parseLayers(*layers); err != nil {
+			cli.Fatalf(name, 2, "%v", err)
+		}
+		setupStep(snark.StepShape{Config: cfg, Samples: *samples}, *out)
+		return
+	}
 	shape := snark.MatMulShape{M: *n, K: *n, N: *n, S: *samples}
 	t0 := time.Now()
 	k, err := snark.DevSetup(shape)
@@ -458,4 +485,90 @@ func succinctMatMul(task protocol.Task, st *prover.Step, pkPath string, key ed25
 	}
 	fmt.Printf("matmul %dx%dx%d: compute %.3f s, Groth16 prove %.3f s, succinct bundle %d bytes -> %s\n",
 		task.MatMul.M, task.MatMul.K, task.MatMul.N, compute.Seconds(), time.Since(t0).Seconds(), len(enc), out)
+}
+
+func setupStep(shape snark.StepShape, out string) {
+	t0 := time.Now()
+	k, err := snark.DevSetupStep(shape)
+	if err != nil {
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	pk, err := k.MarshalPK()
+	if err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	vk, err := k.MarshalVK()
+	if err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	var sol bytes.Buffer
+	if err := k.VK.ExportSolidity(&sol); err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	for f, b := range map[string][]byte{"step.pk": pk, "step.vk": vk, "StepVerifier.sol": sol.Bytes()} {
+		if err := os.WriteFile(filepath.Join(out, f), b, 0o644); err != nil {
+			cli.Fatalf(name, 2, "%v", err)
+		}
+	}
+	fmt.Printf("setup: training step of layers %v, batch %d, %d samples: %d constraints, %.1f s -> %s\n",
+		shape.Config.Dims(), shape.Config.Batch, shape.Samples, k.CS.GetNbConstraints(), time.Since(t0).Seconds(), out)
+}
+
+// trainSuccinct trains steps on the CPU and proves each with the step
+// circuit, writing step-NNNNNN.tps.
+func trainSuccinct(ctx context.Context, t *prover.Trainer, pkPath string, key ed25519.PrivateKey, out string, steps int, testSet, trainSet *dataset.Set) {
+	if pkPath == "" {
+		cli.Fatalf(name, 2, "--succinct needs --pk (make keys with prover setup --train)")
+	}
+	t0 := time.Now()
+	k, err := snark.LoadStepProver(pkPath)
+	if err != nil {
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	if want := snark.StepShapeOf(t.Task); !want.Equal(k.Shape) {
+		cli.Fatalf(name, 2, "the proving key is for another model or sample count (layers %v, batch %d, %d samples) than this task (layers %v, batch %d, %d samples); make keys with the same flags",
+			k.Shape.Config.Layers, k.Shape.Config.Batch, k.Shape.Samples, want.Config.Layers, want.Config.Batch, want.Samples)
+	}
+	tree, err := snark.NewDataTree(trainSet)
+	if err != nil {
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	fmt.Fprintf(os.Stderr, "prover: keys and data tree ready in %.1f s (%d constraints per step)\n", time.Since(t0).Seconds(), k.CS.GetNbConstraints())
+	model := t.Model()
+	pub := key.Public().(ed25519.PublicKey)
+	var trainS, proveS float64
+	bar := cli.NewProgress("train", steps)
+	for s := 0; s < steps; s++ {
+		t1 := time.Now()
+		tr, err := model.Step(ctx)
+		if err != nil {
+			cli.Fatalf(name, 1, "%v", err)
+		}
+		t2 := time.Now()
+		w, err := snark.NewStepWitness(t.Task, pub, tr, trainSet, tree)
+		if err != nil {
+			cli.Fatalf(name, 1, "%v", err)
+		}
+		enc, err := snark.ProveStep(k, t.Task, w, key)
+		if err != nil {
+			cli.Fatalf(name, 1, "step %d: %v", tr.Step, err)
+		}
+		if err := os.WriteFile(filepath.Join(out, fmt.Sprintf("step-%06d.tps", tr.Step)), enc, 0o644); err != nil {
+			cli.Fatalf(name, 2, "%v", err)
+		}
+		trainS += t2.Sub(t1).Seconds()
+		proveS += time.Since(t2).Seconds()
+		bar.Set(s+1, fmt.Sprintf("%.1f s/step, %d-byte bundles", time.Since(t1).Seconds(), len(enc)))
+	}
+	bar.Done()
+	acc, _, err := model.Evaluate(ctx, testSet)
+	if err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	id := t.Task.ID()
+	fmt.Printf("task %x: %d steps, test accuracy %.4f, train %.1f s, Groth16 prove %.1f s (%.1f s/step) -> %s/step-*.tps\n",
+		id[:8], steps, acc, trainS, proveS, proveS/float64(steps), out)
 }

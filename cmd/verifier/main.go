@@ -4,7 +4,12 @@
 // Usage:
 //
 //	verifier verify [--mode auto|full|sampled] [--json] [--key PUB]... [--task ID] [--nonce HEX] [--max-bytes N] PATH...
+//	verifier verify --mode succinct --vk FILE [--data-root HEX] [--json] [--key PUB]... [--task ID] PATH...
 //	verifier inspect FILE
+//
+// Succinct bundles (.tps) are checked against a verifying key from prover
+// setup: matmul.vk for matmul units, step.vk for training steps, which must
+// also chain.
 //
 // PATH is a bundle or a directory of bundles; the training steps of one task
 // are checked as a chain (each step extends the previous one). Exit codes: 0
@@ -21,11 +26,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/logger"
 
 	"github.com/seed46f70faa/trainproof/bundle"
@@ -41,6 +48,7 @@ const name = "verifier"
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   verifier verify [--mode auto|full|sampled] [--json] [--key PUB]... [--task ID] [--nonce HEX] [--max-bytes N] PATH...
+  verifier verify --mode succinct --vk FILE [--data-root HEX] [--json] [--key PUB]... [--task ID] PATH...
   verifier inspect FILE
 `)
 	os.Exit(2)
@@ -101,6 +109,7 @@ func verify(args []string) int {
 	task := fs.String("task", "", "accept only this task id (hex)")
 	nonce := fs.String("nonce", "", "beacon-mode tasks: the nonce issued for every step (hex, 32 bytes)")
 	maxBytes := fs.Int("max-bytes", bundle.MaxSize, "largest bundle accepted")
+	dataRoot := fs.String("data-root", "", "succinct training steps: the data set's Poseidon2 root (hex; default: Fashion-MNIST's for tasks over it)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -112,7 +121,6 @@ func verify(args []string) int {
 	case "sampled":
 		opt.Mode = verifier.Sampled
 	case "succinct":
-		return verifySuccinct(*vkPath, *asJSON, fs.Args())
 	default:
 		fmt.Fprintf(os.Stderr, "%s: error: --mode %q: want auto, full, sampled or succinct\n", name, *mode)
 		return 2
@@ -134,6 +142,9 @@ func verify(args []string) int {
 		var id commit.Hash
 		copy(id[:], b)
 		opt.TaskID = &id
+	}
+	if *mode == "succinct" {
+		return verifySuccinct(*vkPath, *asJSON, opt, *dataRoot, fs.Args())
 	}
 	if *nonce != "" {
 		b, err := hex.DecodeString(*nonce)
@@ -278,52 +289,125 @@ func inspect(args []string) {
 	e.Encode(s)
 }
 
-// verifySuccinct checks succinct matmul bundles against a verifying key.
-func verifySuccinct(vkPath string, asJSON bool, args []string) int {
-	if vkPath == "" {
-		fmt.Fprintf(os.Stderr, "%s: error: --mode succinct needs --vk FILE\n", name)
+// verifySuccinct checks succinct bundles against a verifying key: matmul
+// units (matmul.vk) or training steps (step.vk), which must also chain.
+func verifySuccinct(vkPath string, asJSON bool, opt verifier.Options, dataRootHex string, args []string) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(os.Stderr, "%s: error: "+format+"\n", append([]any{name}, a...)...)
 		return 2
+	}
+	if vkPath == "" {
+		return fail("--mode succinct needs --vk FILE")
 	}
 	vkb, err := os.ReadFile(vkPath)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: error: %v\n", name, err)
-		return 2
+		return fail("%v", err)
 	}
-	shape, vk, err := snark.ParseVK(vkb)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: error: %v\n", name, err)
-		return 2
+	// The envelope's magic says which circuit the key is for.
+	var verifyOne func(s *snark.Succinct) (*snark.StepStatement, error)
+	work := "matmul"
+	if len(vkb) >= 4 && string(vkb[:4]) == "TSVK" {
+		work = "train"
+		shape, vk, err := snark.ParseStepVK(vkb)
+		if err != nil {
+			return fail("%v", err)
+		}
+		var given *fr.Element
+		if dataRootHex != "" {
+			b, err := hex.DecodeString(dataRootHex)
+			var e fr.Element
+			if err != nil || len(b) != 32 || e.SetBytesCanonical(b) != nil {
+				return fail("--data-root: want 64 hex digits of a BN254 field element")
+			}
+			given = &e
+		}
+		verifyOne = func(s *snark.Succinct) (*snark.StepStatement, error) {
+			root := given
+			if root == nil {
+				if s.Task.Work != protocol.WorkTrain || s.Task.DatasetRoot != verifier.FashionMNISTRoot {
+					return nil, fmt.Errorf("%w: the task's data set is not Fashion-MNIST; pass its Poseidon2 root with --data-root", snark.ErrProof)
+				}
+				r := snark.FashionMNISTRoot()
+				root = &r
+			}
+			return snark.VerifyStep(s, shape, vk, *root)
+		}
+	} else {
+		shape, vk, err := snark.ParseVK(vkb)
+		if err != nil {
+			return fail("%v", err)
+		}
+		verifyOne = func(s *snark.Succinct) (*snark.StepStatement, error) { return nil, snark.VerifyMatMul(s, shape, vk) }
 	}
 	paths, err := expandAll(args, "*.tps")
 	if err != nil || len(paths) == 0 {
-		fmt.Fprintf(os.Stderr, "%s: error: no succinct bundles given (%v)\n", name, err)
-		return 2
+		return fail("no succinct bundles given (%v)", err)
 	}
-	code := 0
-	var results []result
+	type item struct {
+		r  result
+		s  *snark.Succinct
+		st *snark.StepStatement
+	}
+	var items []*item
 	for _, p := range paths {
 		in, err := os.ReadFile(p)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s: error: %v\n", name, err)
-			return 2
+			return fail("%v", err)
 		}
 		t0 := time.Now()
-		r := result{Path: p, Bytes: len(in), Work: "matmul", Mode: "succinct"}
-		s, err := snark.DecodeSuccinct(in)
+		it := &item{r: result{Path: p, Bytes: len(in), Work: work, Mode: "succinct"}}
+		it.s, err = snark.DecodeSuccinct(in)
 		if err == nil {
-			err = snark.VerifyMatMul(s, shape, vk)
+			it.r.Step = it.s.Step
+			id := it.s.Task.ID()
+			it.r.TaskID = hex.EncodeToString(id[:])
+			switch {
+			case opt.TaskID != nil && id != *opt.TaskID:
+				err = fmt.Errorf("%w: task %x is not the one asked for", snark.ErrProof, id[:8])
+			case len(opt.Keys) > 0 && !slices.ContainsFunc(opt.Keys, func(k ed25519.PublicKey) bool { return k.Equal(it.s.PublicKey) }):
+				err = fmt.Errorf("%w: signed by a key not allowed", snark.ErrProof)
+			default:
+				it.st, err = verifyOne(it.s)
+			}
 		}
-		r.Seconds = time.Since(t0).Seconds()
+		it.r.Seconds = time.Since(t0).Seconds()
 		if err != nil {
-			r.Error = err.Error()
-			code = 1
-			fmt.Fprintf(os.Stderr, "%s: rejected %s: %v\n", name, p, err)
-		} else {
-			r.Accepted = true
-			id := s.Task.ID()
-			r.TaskID = hex.EncodeToString(id[:])
+			it.r.Error = err.Error()
 		}
-		results = append(results, r)
+		items = append(items, it)
+	}
+	// Training steps chain per task, in step order.
+	if work == "train" {
+		sort.SliceStable(items, func(i, j int) bool {
+			if items[i].r.TaskID != items[j].r.TaskID {
+				return items[i].r.TaskID < items[j].r.TaskID
+			}
+			return items[i].r.Step < items[j].r.Step
+		})
+		chains := map[string]*snark.StepChain{}
+		for _, it := range items {
+			if it.r.Error != "" {
+				continue
+			}
+			c := chains[it.r.TaskID]
+			if c == nil {
+				c = &snark.StepChain{}
+				chains[it.r.TaskID] = c
+			}
+			if err := c.Add(it.s.Task, it.st); err != nil {
+				it.r.Error = err.Error()
+			}
+		}
+	}
+	code := 0
+	var results []result
+	for _, it := range items {
+		it.r.Accepted = it.r.Error == ""
+		if !it.r.Accepted {
+			code = 1
+			fmt.Fprintf(os.Stderr, "%s: rejected %s: %s\n", name, it.r.Path, it.r.Error)
+		}
+		results = append(results, it.r)
 	}
 	if asJSON {
 		json.NewEncoder(os.Stdout).Encode(map[string]any{"results": results})
