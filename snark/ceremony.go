@@ -2,6 +2,7 @@ package snark
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -10,14 +11,17 @@ import (
 	"strings"
 
 	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark/backend/groth16"
 	"github.com/consensys/gnark/backend/groth16/bn254/mpcsetup"
+	"github.com/consensys/gnark/constraint"
 	cs "github.com/consensys/gnark/constraint/bn254"
 )
 
 // A Ceremony is a multi-party Groth16 setup (gnark's mpcsetup) kept as files
 // in a directory, so that participants can contribute one after another:
 //
-//	ceremony          the shape ("trainproof ceremony v1 M K N S")
+//	ceremony          the shape ("trainproof ceremony v1 M K N S", or
+//	                  "trainproof ceremony v1 step HEX" with the step shape's encoding)
 //	phase1/0000.bin   the initial powers of tau; NNNN.bin the contributions
 //	commons.bin       phase 1 sealed with a public beacon
 //	phase2/0000.bin   the circuit-specific initial state; NNNN.bin the contributions
@@ -27,12 +31,19 @@ import (
 type Ceremony struct {
 	Dir   string
 	Shape MatMulShape
+	Step  *StepShape // set for a training-step circuit (then Shape is unused)
 }
 
 const ceremonyHeader = "trainproof ceremony v1"
 
 func (c *Ceremony) domain() (uint64, *cs.R1CS, error) {
-	ccs, err := Compile(c.Shape)
+	var ccs constraint.ConstraintSystem
+	var err error
+	if c.Step != nil {
+		ccs, err = CompileStep(*c.Step)
+	} else {
+		ccs, err = Compile(c.Shape)
+	}
 	if err != nil {
 		return 0, nil, err
 	}
@@ -51,8 +62,22 @@ func InitCeremony(dir string, s MatMulShape) (*Ceremony, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "phase1"), 0o755); err != nil {
 		return nil, err
 	}
-	c := &Ceremony{Dir: dir, Shape: s}
-	meta := fmt.Sprintf("%s %d %d %d %d\n", ceremonyHeader, s.M, s.K, s.N, s.S)
+	return initCeremony(&Ceremony{Dir: dir, Shape: s}, fmt.Sprintf("%s %d %d %d %d\n", ceremonyHeader, s.M, s.K, s.N, s.S))
+}
+
+// InitStepCeremony starts a ceremony for a training-step circuit.
+func InitStepCeremony(dir string, s StepShape) (*Ceremony, error) {
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "phase1"), 0o755); err != nil {
+		return nil, err
+	}
+	return initCeremony(&Ceremony{Dir: dir, Step: &s}, fmt.Sprintf("%s step %x\n", ceremonyHeader, s.encode()))
+}
+
+func initCeremony(c *Ceremony, meta string) (*Ceremony, error) {
+	dir := c.Dir
 	if err := writeNew(filepath.Join(dir, "ceremony"), []byte(meta)); err != nil {
 		return nil, err
 	}
@@ -72,6 +97,19 @@ func OpenCeremony(dir string) (*Ceremony, error) {
 		return nil, err
 	}
 	c := &Ceremony{Dir: dir}
+	var hexShape string
+	if _, err := fmt.Sscanf(string(b), ceremonyHeader+" step %s", &hexShape); err == nil {
+		enc, err := hex.DecodeString(hexShape)
+		if err != nil {
+			return nil, fmt.Errorf("snark: %s: bad step shape", dir)
+		}
+		s, err := decodeStepShape(enc)
+		if err != nil {
+			return nil, err
+		}
+		c.Step = &s
+		return c, nil
+	}
 	if _, err := fmt.Sscanf(strings.TrimPrefix(string(b), ceremonyHeader), " %d %d %d %d", &c.Shape.M, &c.Shape.K, &c.Shape.N, &c.Shape.S); err != nil || !strings.HasPrefix(string(b), ceremonyHeader) {
 		return nil, fmt.Errorf("snark: %s is not a ceremony", dir)
 	}
@@ -164,31 +202,54 @@ func (c *Ceremony) SealPhase1(beacon []byte) error {
 // Finalize verifies every phase-2 contribution, seals them with a beacon and
 // returns the keys.
 func (c *Ceremony) Finalize(beacon []byte) (*Keys, error) {
-	_, r1cs, err := c.domain()
+	if c.Step != nil {
+		return nil, fmt.Errorf("snark: a training-step ceremony: use FinalizeStep")
+	}
+	r1cs, pk, vk, err := c.finalize(beacon)
 	if err != nil {
 		return nil, err
 	}
+	return &Keys{Shape: c.Shape, CS: r1cs, PK: pk, VK: vk}, nil
+}
+
+// FinalizeStep is Finalize for a training-step ceremony.
+func (c *Ceremony) FinalizeStep(beacon []byte) (*StepKeys, error) {
+	if c.Step == nil {
+		return nil, fmt.Errorf("snark: a matmul ceremony: use Finalize")
+	}
+	r1cs, pk, vk, err := c.finalize(beacon)
+	if err != nil {
+		return nil, err
+	}
+	return &StepKeys{Shape: *c.Step, CS: r1cs, PK: pk, VK: vk}, nil
+}
+
+func (c *Ceremony) finalize(beacon []byte) (*cs.R1CS, groth16.ProvingKey, groth16.VerifyingKey, error) {
+	_, r1cs, err := c.domain()
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	var commons mpcsetup.SrsCommons
 	if err := readFrom(filepath.Join(c.Dir, "commons.bin"), &commons); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	files := c.files("phase2")
 	if len(files) < 2 {
-		return nil, fmt.Errorf("snark: phase 2 has no contribution")
+		return nil, nil, nil, fmt.Errorf("snark: phase 2 has no contribution")
 	}
 	var contribs []*mpcsetup.Phase2
 	for _, f := range files[1:] {
 		p := new(mpcsetup.Phase2)
 		if err := readFrom(f, p); err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		contribs = append(contribs, p)
 	}
 	pk, vk, err := mpcsetup.VerifyPhase2(r1cs, &commons, beacon, contribs...)
 	if err != nil {
-		return nil, fmt.Errorf("snark: phase 2: %w", err)
+		return nil, nil, nil, fmt.Errorf("snark: phase 2: %w", err)
 	}
-	return &Keys{Shape: c.Shape, CS: r1cs, PK: pk, VK: vk}, nil
+	return r1cs, pk, vk, nil
 }
 
 func mustBytes(w io.WriterTo) []byte {

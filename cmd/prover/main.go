@@ -53,7 +53,8 @@ func usage() {
   prover setup --n N --samples s --out DIR      (development Groth16 keys for succinct matmul units)
   prover setup --train [--layers 256,128] [--batch B] [--samples s] [--lr-decay-every K] [--lr-max-shift S] --out DIR
                                                 (development Groth16 keys for succinct training steps)
-  prover ceremony init --n N --samples s --dir DIR | contribute --dir DIR | seal --dir DIR --beacon HEX
+  prover ceremony init --n N --samples s --dir DIR | init --train [model flags as setup] --samples s --dir DIR
+                  | contribute --dir DIR | seal --dir DIR --beacon HEX
                   | finalize --dir DIR --beacon HEX --out KEYS     (multi-party Groth16 setup)
 `)
 	os.Exit(2)
@@ -338,9 +339,15 @@ func ceremonyCmd(args []string) {
 	if len(args) < 1 {
 		usage()
 	}
+	def := model.DefaultConfig()
 	fs := flag.NewFlagSet("ceremony "+args[0], flag.ExitOnError)
 	n := fs.Int("n", 8, "matrix size of the matmul units (init)")
 	samples := fs.Int("samples", 2, "rows sampled per group (init)")
+	trainKeys := fs.Bool("train", false, "init: a ceremony for the training-step circuit")
+	batch := fs.Int("batch", def.Batch, "init --train: batch size")
+	layers := fs.String("layers", joinInts(def.Layers), "init --train: hidden layer sizes")
+	lrDecay := fs.Int("lr-decay-every", def.LRDecayEvery, "init --train: steps between halvings of the learning rate")
+	lrMax := fs.Int("lr-max-shift", def.LRMaxShift, "init --train: largest learning-rate shift")
 	dir := fs.String("dir", "", "ceremony directory")
 	beacon := fs.String("beacon", "", "public random beacon, hex (seal, finalize)")
 	out := fs.String("out", "", "directory for the keys (finalize)")
@@ -357,6 +364,19 @@ func ceremonyCmd(args []string) {
 	}
 	switch args[0] {
 	case "init":
+		if *trainKeys {
+			cfg := def
+			cfg.Batch, cfg.LRDecayEvery, cfg.LRMaxShift = *batch, *lrDecay, *lrMax
+			var err error
+			if cfg.Layers, err = parseLayers(*layers); err != nil {
+				cli.Fatalf(name, 2, "%v", err)
+			}
+			if _, err := snark.InitStepCeremony(*dir, snark.StepShape{Config: cfg, Samples: *samples}); err != nil {
+				cli.Fatalf(name, 2, "%v", err)
+			}
+			fmt.Printf("ceremony for training steps of layers %v, batch %d, %d samples, in %s: pass it to the first contributor\n", cfg.Dims(), cfg.Batch, *samples, *dir)
+			return
+		}
 		if _, err := snark.InitCeremony(*dir, snark.MatMulShape{M: *n, K: *n, N: *n, S: *samples}); err != nil {
 			cli.Fatalf(name, 2, "%v", err)
 		}
@@ -385,14 +405,22 @@ func ceremonyCmd(args []string) {
 		if err != nil {
 			cli.Fatalf(name, 2, "%v", err)
 		}
-		k, err := c.Finalize(beaconBytes())
-		if err != nil {
-			cli.Fatalf(name, 1, "%v", err)
-		}
 		if *out == "" {
 			cli.Fatalf(name, 2, "finalize needs --out DIR")
 		}
-		writeKeys(k, *out)
+		if c.Step != nil {
+			k, err := c.FinalizeStep(beaconBytes())
+			if err != nil {
+				cli.Fatalf(name, 1, "%v", err)
+			}
+			writeStepKeys(k, *out)
+		} else {
+			k, err := c.Finalize(beaconBytes())
+			if err != nil {
+				cli.Fatalf(name, 1, "%v", err)
+			}
+			writeKeys(k, *out)
+		}
 		fmt.Printf("every contribution verified; keys in %s\n", *out)
 	default:
 		usage()
@@ -493,6 +521,13 @@ func setupStep(shape snark.StepShape, out string) {
 	if err != nil {
 		cli.Fatalf(name, 2, "%v", err)
 	}
+	writeStepKeys(k, out)
+	fmt.Printf("setup: training step of layers %v, batch %d, %d samples: %d constraints, %.1f s -> %s\n",
+		shape.Config.Dims(), shape.Config.Batch, shape.Samples, k.CS.GetNbConstraints(), time.Since(t0).Seconds(), out)
+}
+
+// writeStepKeys writes step.pk, step.vk and StepVerifier.sol.
+func writeStepKeys(k *snark.StepKeys, out string) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		cli.Fatalf(name, 2, "%v", err)
 	}
@@ -513,8 +548,6 @@ func setupStep(shape snark.StepShape, out string) {
 			cli.Fatalf(name, 2, "%v", err)
 		}
 	}
-	fmt.Printf("setup: training step of layers %v, batch %d, %d samples: %d constraints, %.1f s -> %s\n",
-		shape.Config.Dims(), shape.Config.Batch, shape.Samples, k.CS.GetNbConstraints(), time.Since(t0).Seconds(), out)
 }
 
 // trainSuccinct trains steps on the CPU and proves each with the step
