@@ -81,3 +81,72 @@ func (k *PlonkKeys) PlonkVerify(proofBytes []byte, roots [3]frontend.Variable) e
 	}
 	return nil
 }
+
+// PlonkStepKeys are PLONK keys of one step-circuit shape.
+type PlonkStepKeys struct {
+	Shape StepShape
+	CS    constraint.ConstraintSystem
+	PK    plonk.ProvingKey
+	VK    plonk.VerifyingKey
+}
+
+// PlonkDevSetupStep is PlonkDevSetup for the training-step circuit.
+func PlonkDevSetupStep(s StepShape) (*PlonkStepKeys, error) {
+	c, err := NewStepCircuit(s)
+	if err != nil {
+		return nil, err
+	}
+	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), scs.NewBuilder, c)
+	if err != nil {
+		return nil, err
+	}
+	srs, lagrange, err := unsafekzg.NewSRS(ccs)
+	if err != nil {
+		return nil, err
+	}
+	pk, vk, err := plonk.Setup(ccs, srs, lagrange)
+	if err != nil {
+		return nil, err
+	}
+	return &PlonkStepKeys{Shape: s, CS: ccs, PK: pk, VK: vk}, nil
+}
+
+// Prove proves a committed step with PLONK and returns the proof bytes.
+func (k *PlonkStepKeys) Prove(w *StepWitness) ([]byte, error) {
+	if !w.Shape.equal(k.Shape) {
+		return nil, fmt.Errorf("snark: witness for another shape than the keys'")
+	}
+	a, err := w.Assignment()
+	if err != nil {
+		return nil, err
+	}
+	full, err := frontend.NewWitness(a, ecc.BN254.ScalarField())
+	if err != nil {
+		return nil, err
+	}
+	proof, err := plonk.Prove(k.CS, k.PK, full)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if _, err := proof.WriteTo(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// Verify checks a PLONK step proof against a statement.
+func (k *PlonkStepKeys) Verify(proofBytes []byte, st *StepStatement) error {
+	proof := plonk.NewProof(ecc.BN254)
+	if _, err := proof.ReadFrom(bytes.NewReader(proofBytes)); err != nil {
+		return fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	pub, err := st.PublicWitness(k.Shape)
+	if err != nil {
+		return err
+	}
+	if err := plonk.Verify(proof, k.VK, pub); err != nil {
+		return fmt.Errorf("%w: %v", ErrProof, err)
+	}
+	return nil
+}

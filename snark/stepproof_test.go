@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/stretchr/testify/require"
@@ -134,4 +135,33 @@ func TestStepProofEndToEnd(t *testing.T) {
 	require.True(t, res.TamperedInputReverts, "tampered public input accepted on chain")
 	require.Less(t, res.Gas, uint64(400_000))
 	t.Logf("EVM verifyProof, training step (%d public inputs): %d gas, proof calldata %d bytes", len(st1.Elements()), res.Gas, res.ProofBytes)
+}
+
+// TestStepPlonk: the universal-setup alternative proves and verifies a
+// step of the tiny model, and rejects the proof under another statement.
+// Its setup and proof take minutes on 2 cores (docs/BENCHMARKS.md), so it
+// runs with TRAINPROOF_SLOW=1; TestPlonk runs PLONK on the matmul circuit in
+// every go test.
+func TestStepPlonk(t *testing.T) {
+	if os.Getenv("TRAINPROOF_SLOW") == "" {
+		t.Skip("set TRAINPROOF_SLOW=1 (minutes on 2 cores)")
+	}
+	cfg := tinyConfig()
+	task := protocol.Task{Work: protocol.WorkTrain, Mode: protocol.ModeFiatShamir, Samples: 1, Train: cfg}
+	t0 := time.Now()
+	k, err := snark.PlonkDevSetupStep(snark.StepShapeOf(task))
+	require.NoError(t, err)
+	t.Logf("PLONK: %d constraints, development setup %v", k.CS.GetNbConstraints(), time.Since(t0))
+	data, tree := synthData()
+	pub, _, _ := ed25519.GenerateKey(nil)
+	w, err := snark.NewStepWitness(task, pub, trace(t, cfg, 2), data, tree)
+	require.NoError(t, err)
+	t0 = time.Now()
+	proof, err := k.Prove(w)
+	require.NoError(t, err)
+	t.Logf("PLONK prove %v, proof %d bytes", time.Since(t0), len(proof))
+	st := w.Statement
+	require.NoError(t, k.Verify(proof, &st))
+	st.Step++
+	require.ErrorIs(t, k.Verify(proof, &st), snark.ErrProof)
 }
