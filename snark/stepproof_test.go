@@ -140,7 +140,7 @@ func TestStepProofEndToEnd(t *testing.T) {
 // TestStepPlonk: the universal-setup alternative proves and verifies a
 // step of the tiny model, and rejects the proof under another statement.
 // Its setup and proof take minutes on 2 cores (docs/BENCHMARKS.md), so it
-// runs with TRAINPROOF_SLOW=1; TestPlonk runs PLONK on the matmul circuit in
+// runs with TRAINPROOF_SLOW=1; TestPlonkMatMul runs PLONK on the matmul circuit in
 // every go test.
 func TestStepPlonk(t *testing.T) {
 	if os.Getenv("TRAINPROOF_SLOW") == "" {
