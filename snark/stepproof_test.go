@@ -135,6 +135,26 @@ func TestStepProofEndToEnd(t *testing.T) {
 	require.True(t, res.TamperedInputReverts, "tampered public input accepted on chain")
 	require.Less(t, res.Gas, uint64(400_000))
 	t.Logf("EVM verifyProof, training step (%d public inputs): %d gas, proof calldata %d bytes", len(st1.Elements()), res.Gas, res.ProofBytes)
+
+	// The StepChain wrapper: steps in order from the initial weights; a
+	// proof submitted under another miner's key, and a replay, revert.
+	init, err := snark.InitRoots(cfg)
+	require.NoError(t, err)
+	var subs []snark.EVMSubmission
+	for _, sb := range bundles {
+		st, err := snark.StepStatementOf(sb, tree.Root())
+		require.NoError(t, err)
+		p, err := snark.ParseProof(sb.Proof)
+		require.NoError(t, err)
+		subs = append(subs, snark.EVMSubmission{Proof: p, Statement: st, Miner: sb.PublicKey})
+	}
+	thief, _, _ := ed25519.GenerateKey(nil)
+	stolen := subs[1]
+	stolen.Miner = thief
+	ch, err := snark.EVMStepChain(solc, vk, init, []snark.EVMSubmission{subs[1], subs[0], stolen, subs[1], subs[1]})
+	require.NoError(t, err)
+	require.Equal(t, []bool{true, false, true, false, true}, ch.Reverted)
+	t.Logf("EVM StepChain.submitStep (verify, miner digest, weights update): %v gas", ch.Gas)
 }
 
 // TestStepPlonk: the universal-setup alternative proves and verifies a

@@ -457,7 +457,7 @@ func setupCmd(args []string) {
 	n := fs.Int("n", 8, "matrix size of the matmul units (a power of two)")
 	samples := fs.Int("samples", 2, "rows sampled per group inside the circuit")
 	out := fs.String("out", "", "directory for the keys (matmul.* or step.*) and the Solidity verifier")
-	trainKeys := fs.Bool("train", false, "keys for training steps (step.pk, step.vk, StepVerifier.sol) instead of matmul units")
+	trainKeys := fs.Bool("train", false, "keys for training steps (step.pk, step.vk, Verifier.sol, StepChain.sol) instead of matmul units")
 	batch := fs.Int("batch", def.Batch, "--train: batch size")
 	layers := fs.String("layers", joinInts(def.Layers), "--train: hidden layer sizes")
 	lrDecay := fs.Int("lr-decay-every", def.LRDecayEvery, "--train: steps between halvings of the learning rate")
@@ -526,7 +526,7 @@ func setupStep(shape snark.StepShape, out string) {
 		shape.Config.Dims(), shape.Config.Batch, shape.Samples, k.CS.GetNbConstraints(), time.Since(t0).Seconds(), out)
 }
 
-// writeStepKeys writes step.pk, step.vk and StepVerifier.sol.
+// writeStepKeys writes step.pk, step.vk, Verifier.sol and its StepChain.sol wrapper.
 func writeStepKeys(k *snark.StepKeys, out string) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		cli.Fatalf(name, 2, "%v", err)
@@ -543,7 +543,9 @@ func writeStepKeys(k *snark.StepKeys, out string) {
 	if err := k.VK.ExportSolidity(&sol); err != nil {
 		cli.Fatalf(name, 1, "%v", err)
 	}
-	for f, b := range map[string][]byte{"step.pk": pk, "step.vk": vk, "StepVerifier.sol": sol.Bytes()} {
+	files := map[string][]byte{"step.pk": pk, "step.vk": vk, "Verifier.sol": sol.Bytes(),
+		"StepChain.sol": []byte(snark.StepChainSolidity(len(k.Shape.Config.Dims()) - 1))}
+	for f, b := range files {
 		if err := os.WriteFile(filepath.Join(out, f), b, 0o644); err != nil {
 			cli.Fatalf(name, 2, "%v", err)
 		}
