@@ -197,6 +197,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{"prover overhead", proverOverhead},
 		{"escape rates", escapeRates},
 		{"succinct proofs", succinct},
+		{"succinct training steps", succinctSteps},
 		{"GPU", gpuSection},
 	}
 	for _, s := range steps {

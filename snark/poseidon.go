@@ -1,11 +1,16 @@
 // Package snark turns the sampled checks of a work unit into a succinct
 // proof: Poseidon2 (BN254) commitments to matrix rows, natively and inside a
-// gnark circuit; the row-opening gadget (open a row against a root, project it
-// onto a challenge vector); the matmul-unit circuit, whose challenges are
-// derived in the circuit from the commitments; Groth16 keys in versioned
-// envelopes; and succinct bundles. docs/PROTOCOL.md §8 specifies them and
-// docs/SOUNDNESS.md says what they prove. The training-step circuit is not
-// written yet.
+// gnark circuit; the row-opening gadget; the matmul-unit circuit
+// (MatMulCircuit) and the training-step circuit (StepCircuit: the sampled
+// Freivalds checks of all eight products of a step, the element-wise
+// functions of the model bit for bit, the training examples opened against
+// the data set's root), both with their challenges derived in the circuit;
+// Groth16 keys in versioned envelopes, from a development setup or a
+// multi-party ceremony; PLONK as the universal-setup alternative; succinct
+// bundles and their verification, natively (VerifyMatMul, VerifyStep,
+// StepChain) and in go-ethereum's EVM (EVMVerify, EVMStepChain and the
+// StepChain contract). docs/PROTOCOL.md §8–9 specify them and
+// docs/SOUNDNESS.md says what they prove.
 package snark
 
 import (
