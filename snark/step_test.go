@@ -1,7 +1,6 @@
 package snark_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc"
-	"github.com/consensys/gnark/backend/groth16"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
 	"github.com/consensys/gnark/test"
@@ -185,32 +183,27 @@ func TestStepProveDefault(t *testing.T) {
 	samples, err := strconv.Atoi(ss)
 	require.NoError(t, err)
 	cfg := model.DefaultConfig()
-	w := stepWitness(t, cfg, 2, samples)
-	c, err := snark.NewStepCircuit(w.Shape)
-	require.NoError(t, err)
+	task := protocol.Task{Work: protocol.WorkTrain, Mode: protocol.ModeFiatShamir, Samples: uint32(samples), Train: cfg}
 	t0 := time.Now()
-	cs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, c)
+	k, err := snark.DevSetupStep(snark.StepShapeOf(task))
 	require.NoError(t, err)
-	t.Logf("default model, %d samples: %d constraints, compiled in %v", samples, cs.GetNbConstraints(), time.Since(t0))
-	t0 = time.Now()
-	pk, vk, err := groth16.Setup(cs)
+	t.Logf("default model, %d samples: %d constraints; compile and development setup %v", samples, k.CS.GetNbConstraints(), time.Since(t0))
+	pkb, err := k.MarshalPK()
 	require.NoError(t, err)
-	t.Logf("development setup: %v", time.Since(t0))
-	a, err := w.Assignment()
-	require.NoError(t, err)
-	full, err := frontend.NewWitness(a, ecc.BN254.ScalarField())
-	require.NoError(t, err)
-	t0 = time.Now()
-	proof, err := groth16.Prove(cs, pk, full)
-	require.NoError(t, err)
-	t.Logf("prove: %v", time.Since(t0))
-	pub, err := full.Public()
+	t.Logf("proving key %.1f MiB", float64(len(pkb))/(1<<20))
+	data, tree := synthData()
+	pub, key, _ := ed25519.GenerateKey(nil)
+	w, err := snark.NewStepWitness(task, pub, trace(t, cfg, 2), data, tree)
 	require.NoError(t, err)
 	t0 = time.Now()
-	require.NoError(t, groth16.Verify(proof, vk, pub))
-	t.Logf("verify: %v", time.Since(t0))
-	var pb bytes.Buffer
-	_, err = proof.WriteTo(&pb)
+	enc, err := snark.ProveStep(k, task, w, key)
 	require.NoError(t, err)
-	t.Logf("proof: %d bytes compressed", pb.Len())
+	t.Logf("prove (witness, solve, Groth16): %v", time.Since(t0))
+	sb, err := snark.DecodeSuccinct(enc)
+	require.NoError(t, err)
+	t0 = time.Now()
+	_, err = snark.VerifyStep(sb, k.Shape, k.VK, tree.Root())
+	require.NoError(t, err)
+	t.Logf("native verify (Context recomputed): %v", time.Since(t0))
+	t.Logf("proof %d bytes, bundle %d bytes", len(sb.Proof), len(enc))
 }
