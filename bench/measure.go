@@ -21,6 +21,7 @@ import (
 	"github.com/seed46f70faa/trainproof/protocol"
 	"github.com/seed46f70faa/trainproof/prover"
 	"github.com/seed46f70faa/trainproof/snark"
+	"github.com/seed46f70faa/trainproof/snark/evm"
 	"github.com/seed46f70faa/trainproof/tensor"
 	"github.com/seed46f70faa/trainproof/verifier"
 )
@@ -330,12 +331,12 @@ func succinct(ctx context.Context, r *Report, cfg Config) error {
 		})
 		r.add("succinct prove", "s", "samples", float64(s), prove)
 		gas := "— (no solc: make solc)"
-		if solc, err := snark.FindSolc("."); err == nil {
+		if solc, err := evm.FindSolc("."); err == nil {
 			proof, pub, err := sb0.Statement()
 			if err != nil {
 				return err
 			}
-			res, err := snark.EVMVerify(solc, vk, proof, pub)
+			res, err := evm.Verify(solc, vk, proof, pub)
 			if err != nil {
 				return err
 			}

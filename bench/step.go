@@ -9,6 +9,7 @@ import (
 	"github.com/seed46f70faa/trainproof/model"
 	"github.com/seed46f70faa/trainproof/protocol"
 	"github.com/seed46f70faa/trainproof/snark"
+	"github.com/seed46f70faa/trainproof/snark/evm"
 	"github.com/seed46f70faa/trainproof/train"
 )
 
@@ -81,7 +82,7 @@ func succinctSteps(ctx context.Context, r *Report, cfg Config) error {
 			})
 		})
 		gas, chainGas := "— (no solc: make solc)", "—"
-		if solc, err := snark.FindSolc("."); err == nil {
+		if solc, err := evm.FindSolc("."); err == nil {
 			st, err := snark.StepStatementOf(sbs[0], tree.Root())
 			if err != nil {
 				return err
@@ -94,7 +95,7 @@ func succinctSteps(ctx context.Context, r *Report, cfg Config) error {
 			if err != nil {
 				return err
 			}
-			res, err := snark.EVMVerify(solc, k.VK, proof, pw)
+			res, err := evm.Verify(solc, k.VK, proof, pw)
 			if err != nil {
 				return err
 			}
@@ -106,7 +107,7 @@ func succinctSteps(ctx context.Context, r *Report, cfg Config) error {
 			if err != nil {
 				return err
 			}
-			var subs []snark.EVMSubmission
+			var subs []evm.Submission
 			for _, sb := range sbs {
 				st, err := snark.StepStatementOf(sb, tree.Root())
 				if err != nil {
@@ -116,9 +117,9 @@ func succinctSteps(ctx context.Context, r *Report, cfg Config) error {
 				if err != nil {
 					return err
 				}
-				subs = append(subs, snark.EVMSubmission{Proof: p, Statement: st, Miner: sb.PublicKey})
+				subs = append(subs, evm.Submission{Proof: p, Statement: st, Miner: sb.PublicKey})
 			}
-			ch, err := snark.EVMStepChain(solc, k.VK, init, append(subs, subs[1]))
+			ch, err := evm.StepChain(solc, k.VK, init, append(subs, subs[1]))
 			if err != nil {
 				return err
 			}

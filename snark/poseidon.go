@@ -8,8 +8,9 @@
 // Groth16 keys in versioned envelopes, from a development setup or a
 // multi-party ceremony; PLONK as the universal-setup alternative; succinct
 // bundles and their verification, natively (VerifyMatMul, VerifyStep,
-// StepChain) and in go-ethereum's EVM (EVMVerify, EVMStepChain and the
-// StepChain contract). docs/PROTOCOL.md §8–9 specify them and
+// StepChain) and, through package snark/evm (which alone imports
+// go-ethereum), in a real EVM: the exported verifier and the StepChain
+// contract. docs/PROTOCOL.md §8–9 specify them and
 // docs/SOUNDNESS.md says what they prove.
 package snark
 

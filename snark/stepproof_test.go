@@ -12,6 +12,7 @@ import (
 	"github.com/seed46f70faa/trainproof/matmul"
 	"github.com/seed46f70faa/trainproof/protocol"
 	"github.com/seed46f70faa/trainproof/snark"
+	"github.com/seed46f70faa/trainproof/snark/evm"
 	"github.com/seed46f70faa/trainproof/train"
 )
 
@@ -116,7 +117,7 @@ func TestStepProofEndToEnd(t *testing.T) {
 	})
 
 	// The exported Solidity verifier, on go-ethereum's simulated chain.
-	solc, err := snark.FindSolc(".")
+	solc, err := evm.FindSolc(".")
 	if err != nil {
 		if os.Getenv("TRAINPROOF_REQUIRE_EVM") != "" {
 			t.Fatal(err)
@@ -129,7 +130,7 @@ func TestStepProofEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	proof, err := snark.ParseProof(bundles[1].Proof)
 	require.NoError(t, err)
-	res, err := snark.EVMVerify(solc, vk, proof, pw)
+	res, err := evm.Verify(solc, vk, proof, pw)
 	require.NoError(t, err)
 	require.True(t, res.TamperedProofReverts, "tampered proof accepted on chain")
 	require.True(t, res.TamperedInputReverts, "tampered public input accepted on chain")
@@ -140,18 +141,18 @@ func TestStepProofEndToEnd(t *testing.T) {
 	// proof submitted under another miner's key, and a replay, revert.
 	init, err := snark.InitRoots(cfg)
 	require.NoError(t, err)
-	var subs []snark.EVMSubmission
+	var subs []evm.Submission
 	for _, sb := range bundles {
 		st, err := snark.StepStatementOf(sb, tree.Root())
 		require.NoError(t, err)
 		p, err := snark.ParseProof(sb.Proof)
 		require.NoError(t, err)
-		subs = append(subs, snark.EVMSubmission{Proof: p, Statement: st, Miner: sb.PublicKey})
+		subs = append(subs, evm.Submission{Proof: p, Statement: st, Miner: sb.PublicKey})
 	}
 	thief, _, _ := ed25519.GenerateKey(nil)
 	stolen := subs[1]
 	stolen.Miner = thief
-	ch, err := snark.EVMStepChain(solc, vk, init, []snark.EVMSubmission{subs[1], subs[0], stolen, subs[1], subs[1]})
+	ch, err := evm.StepChain(solc, vk, init, []evm.Submission{subs[1], subs[0], stolen, subs[1], subs[1]})
 	require.NoError(t, err)
 	require.Equal(t, []bool{true, false, true, false, true}, ch.Reverted)
 	t.Logf("EVM StepChain.submitStep (verify, miner digest, weights update): %v gas", ch.Gas)

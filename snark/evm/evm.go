@@ -1,4 +1,9 @@
-package snark
+// Package evm runs trainproof's Solidity verifiers in a real EVM: it
+// compiles gnark's exported Groth16 verifier (and the StepChain wrapper)
+// with solc from npm, deploys them on go-ethereum's simulated chain and
+// calls them. It is for tests, benchmarks and auditors; verifying a
+// bundle needs only package snark, which does not import go-ethereum.
+package evm
 
 import (
 	"bytes"
@@ -25,9 +30,9 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
 )
 
-// EVMResult is what running the exported Solidity verifier on a simulated
+// Result is what running the exported Solidity verifier on a simulated
 // chain measured.
-type EVMResult struct {
+type Result struct {
 	Gas                  uint64 // of the honest verifyProof call
 	TamperedProofReverts bool
 	TamperedInputReverts bool
@@ -46,17 +51,17 @@ func FindSolc(dir string) (string, error) {
 			return p, nil
 		}
 		if d == filepath.Dir(d) {
-			return "", errors.New("snark: solcjs not found (make solc, or set SOLCJS)")
+			return "", errors.New("evm: solcjs not found (make solc, or set SOLCJS)")
 		}
 	}
 }
 
-// EVMVerify exports vk's verifier as Solidity, compiles it with solc,
+// Verify exports vk's verifier as Solidity, compiles it with solc,
 // deploys it on go-ethereum's simulated backend and calls verifyProof with
 // the proof and public witness, then with a tampered proof and a tampered
 // input (which must revert).
-func EVMVerify(solc string, vk groth16.VerifyingKey, proof groth16.Proof, public witness.Witness) (EVMResult, error) {
-	var res EVMResult
+func Verify(solc string, vk groth16.VerifyingKey, proof groth16.Proof, public witness.Witness) (Result, error) {
+	var res Result
 	dir, err := os.MkdirTemp("", "trainproof-evm")
 	if err != nil {
 		return res, err
@@ -72,7 +77,7 @@ func EVMVerify(solc string, vk groth16.VerifyingKey, proof groth16.Proof, public
 	cmd := exec.Command(solc, "--optimize", "--bin", "--abi", "-o", dir, filepath.Join(dir, "Verifier.sol"))
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return res, fmt.Errorf("snark: solc: %v: %s", err, out)
+		return res, fmt.Errorf("evm: solc: %v: %s", err, out)
 	}
 	var code, abiJSON []byte
 	entries, _ := os.ReadDir(dir)
@@ -88,7 +93,7 @@ func EVMVerify(solc string, vk groth16.VerifyingKey, proof groth16.Proof, public
 		}
 	}
 	if code == nil || abiJSON == nil {
-		return res, errors.New("snark: solc wrote no Verifier contract")
+		return res, errors.New("evm: solc wrote no Verifier contract")
 	}
 	parsed, err := abi.JSON(bytes.NewReader(abiJSON))
 	if err != nil {
@@ -110,7 +115,7 @@ func EVMVerify(solc string, vk groth16.VerifyingKey, proof groth16.Proof, public
 	}
 	vec, ok := public.Vector().(fr.Vector)
 	if !ok {
-		return res, errors.New("snark: public witness is not over BN254")
+		return res, errors.New("evm: public witness is not over BN254")
 	}
 	inputs := make([]*big.Int, len(vec))
 	for i := range vec {
@@ -118,7 +123,7 @@ func EVMVerify(solc string, vk groth16.VerifyingKey, proof groth16.Proof, public
 	}
 	p, ok := proof.(*groth16bn254.Proof)
 	if !ok {
-		return res, errors.New("snark: not a BN254 Groth16 proof")
+		return res, errors.New("evm: not a BN254 Groth16 proof")
 	}
 	proofBytes := p.MarshalSolidity()
 	res.ProofBytes = len(proofBytes)
@@ -138,7 +143,7 @@ func EVMVerify(solc string, vk groth16.VerifyingKey, proof groth16.Proof, public
 		return client.EstimateGas(context.Background(), msg)
 	}
 	if res.Gas, err = call(proofBytes, inputs); err != nil {
-		return res, fmt.Errorf("snark: the EVM verifier rejected an honest proof: %w", err)
+		return res, fmt.Errorf("evm: the EVM verifier rejected an honest proof: %w", err)
 	}
 	bad := append([]byte(nil), proofBytes...)
 	bad[40] ^= 1
@@ -179,7 +184,7 @@ func deploy(client simulated.Client, sim *simulated.Backend, key *ecdsa.PrivateK
 		return common.Address{}, err
 	}
 	if rc.Status != types.ReceiptStatusSuccessful {
-		return common.Address{}, errors.New("snark: verifier deployment failed")
+		return common.Address{}, errors.New("evm: verifier deployment failed")
 	}
 	return rc.ContractAddress, nil
 }
