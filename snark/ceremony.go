@@ -156,6 +156,40 @@ func (c *Ceremony) Contribute() (string, error) {
 	return next, writeTo(next, &p)
 }
 
+// Verify checks every contribution of the current phase against the one
+// before it (each proves knowledge of its randomness and builds on its
+// predecessor), without sealing anything: what a contributor or an observer
+// runs before trusting the transcript. It returns the number checked.
+func (c *Ceremony) Verify() (int, error) {
+	if c.Phase() == 1 {
+		ps, err := c.phase1()
+		if err != nil {
+			return 0, err
+		}
+		for i := 1; i < len(ps); i++ {
+			if err := ps[i-1].Verify(ps[i]); err != nil {
+				return i - 1, fmt.Errorf("snark: phase 1 contribution %d: %w", i, err)
+			}
+		}
+		return len(ps) - 1, nil
+	}
+	files := c.files("phase2")
+	var prev *mpcsetup.Phase2
+	for i, f := range files {
+		p := new(mpcsetup.Phase2)
+		if err := readFrom(f, p); err != nil {
+			return 0, err
+		}
+		if prev != nil {
+			if err := prev.Verify(p); err != nil {
+				return i - 1, fmt.Errorf("snark: phase 2 contribution %d: %w", i, err)
+			}
+		}
+		prev = p
+	}
+	return max(len(files)-1, 0), nil
+}
+
 func (c *Ceremony) phase1() ([]*mpcsetup.Phase1, error) {
 	files := c.files("phase1")
 	if len(files) < 2 {

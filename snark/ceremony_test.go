@@ -24,6 +24,9 @@ func TestCeremony(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.Equal(t, 1, c.Phase())
+	n1, err := c.Verify()
+	require.NoError(t, err)
+	require.Equal(t, 2, n1)
 	require.NoError(t, c.SealPhase1([]byte("beacon 1")))
 	c2, err := OpenCeremony(dir)
 	require.NoError(t, err)
@@ -32,6 +35,9 @@ func TestCeremony(t *testing.T) {
 		_, err := c2.Contribute()
 		require.NoError(t, err)
 	}
+	n, err := c2.Verify()
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
 	k, err := c2.Finalize([]byte("beacon 2"))
 	require.NoError(t, err)
 
@@ -52,5 +58,7 @@ func TestCeremony(t *testing.T) {
 	raw[len(raw)/2] ^= 1
 	require.NoError(t, os.WriteFile(f, raw, 0o644))
 	_, err = c2.Finalize([]byte("beacon 2"))
+	require.Error(t, err)
+	_, err = c2.Verify()
 	require.Error(t, err)
 }

@@ -54,7 +54,7 @@ func usage() {
   prover setup --train [--layers 256,128] [--batch B] [--samples s] [--lr-decay-every K] [--lr-max-shift S] --out DIR
                                                 (development Groth16 keys for succinct training steps)
   prover ceremony init --n N --samples s --dir DIR | init --train [model flags as setup] --samples s --dir DIR
-                  | contribute --dir DIR | seal --dir DIR --beacon HEX
+                  | contribute --dir DIR | verify --dir DIR | seal --dir DIR --beacon HEX
                   | finalize --dir DIR --beacon HEX --out KEYS     (multi-party Groth16 setup)
 `)
 	os.Exit(2)
@@ -391,6 +391,16 @@ func ceremonyCmd(args []string) {
 			cli.Fatalf(name, 1, "%v", err)
 		}
 		fmt.Printf("phase %d contribution written to %s; your randomness is gone with this process\n", c.Phase(), f)
+	case "verify":
+		c, err := snark.OpenCeremony(*dir)
+		if err != nil {
+			cli.Fatalf(name, 2, "%v", err)
+		}
+		n, err := c.Verify()
+		if err != nil {
+			cli.Fatalf(name, 1, "%v", err)
+		}
+		fmt.Printf("phase %d: %d contributions verified\n", c.Phase(), n)
 	case "seal":
 		c, err := snark.OpenCeremony(*dir)
 		if err != nil {
