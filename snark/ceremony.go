@@ -162,27 +162,25 @@ func (c *Ceremony) Contribute() (string, error) {
 // runs before trusting the transcript. It returns the number checked.
 func (c *Ceremony) Verify() (int, error) {
 	if c.Phase() == 1 {
-		ps, err := c.phase1()
-		if err != nil {
-			return 0, err
-		}
-		for i := 1; i < len(ps); i++ {
-			if err := ps[i-1].Verify(ps[i]); err != nil {
-				return i - 1, fmt.Errorf("snark: phase 1 contribution %d: %w", i, err)
-			}
-		}
-		return len(ps) - 1, nil
+		return verifyChain(c.files("phase1"), func() *mpcsetup.Phase1 { return new(mpcsetup.Phase1) },
+			func(a, b *mpcsetup.Phase1) error { return a.Verify(b) })
 	}
-	files := c.files("phase2")
-	var prev *mpcsetup.Phase2
+	return verifyChain(c.files("phase2"), func() *mpcsetup.Phase2 { return new(mpcsetup.Phase2) },
+		func(a, b *mpcsetup.Phase2) error { return a.Verify(b) })
+}
+
+// verifyChain reads a phase's files in order (the initial state first) and
+// checks each against the one before.
+func verifyChain[P io.ReaderFrom](files []string, alloc func() P, verify func(a, b P) error) (int, error) {
+	var prev P
 	for i, f := range files {
-		p := new(mpcsetup.Phase2)
+		p := alloc()
 		if err := readFrom(f, p); err != nil {
 			return 0, err
 		}
-		if prev != nil {
-			if err := prev.Verify(p); err != nil {
-				return i - 1, fmt.Errorf("snark: phase 2 contribution %d: %w", i, err)
+		if i > 0 {
+			if err := verify(prev, p); err != nil {
+				return i - 1, fmt.Errorf("snark: contribution %d (%s): %w", i, filepath.Base(f), err)
 			}
 		}
 		prev = p
