@@ -12,6 +12,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
+	"github.com/consensys/gnark/profile"
 	"github.com/consensys/gnark/test"
 	"github.com/stretchr/testify/require"
 
@@ -206,4 +207,22 @@ func TestStepProveDefault(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("native verify (Context recomputed): %v", time.Since(t0))
 	t.Logf("proof %d bytes, bundle %d bytes", len(sb.Proof), len(enc))
+}
+
+// TestStepCircuitProfile prints where the constraints of a step circuit go
+// (TRAINPROOF_STEP_PROFILE=<samples>, default model; gnark's profiler).
+func TestStepCircuitProfile(t *testing.T) {
+	ss := os.Getenv("TRAINPROOF_STEP_PROFILE")
+	if ss == "" {
+		t.Skip("set TRAINPROOF_STEP_PROFILE=<samples>")
+	}
+	samples, err := strconv.Atoi(ss)
+	require.NoError(t, err)
+	c, err := snark.NewStepCircuit(snark.StepShape{Config: model.DefaultConfig(), Samples: samples})
+	require.NoError(t, err)
+	p := profile.Start(profile.WithNoOutput(), profile.WithoutOperations())
+	_, err = frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, c)
+	p.Stop()
+	require.NoError(t, err)
+	t.Logf("%d constraints\n%s", p.NbConstraints(), p.Top())
 }
