@@ -13,9 +13,10 @@ import (
 
 // MatMulCircuit proves the sampled Freivalds checks of a matmul unit
 // C = A·B (A: M×K int8, B: K×N int8, C: M×N int32) against the Poseidon2 row
-// roots of A, B and C, its only public inputs:
+// roots of A, B and C, public inputs with Miner (MinerDigest of the signer,
+// so that another miner cannot re-sign the proof):
 //
-//  1. seed = H(RootA, RootB, RootC); r_j = H(seed, j) for j < N;
+//  1. seed = H(RootA, RootB, RootC, Miner); r_j = H(seed, j) for j < N;
 //  2. the prover's q = B·r is hashed, hq = H(seed, q…), only now the rows are
 //     drawn: i_k = low bits of H(hq, k), j_k = low bits of H(hq, S + k);
 //  3. for each k: rows i_k of A and C and row j_k of B open against their
@@ -25,7 +26,7 @@ import (
 // clear, with Fiat–Shamir challenges derived in-circuit from the commitments.
 // M and K must be powers of two (indices are bit slices).
 type MatMulCircuit struct {
-	RootA, RootB, RootC frontend.Variable `gnark:",public"`
+	RootA, RootB, RootC, Miner frontend.Variable `gnark:",public"`
 
 	Q      []frontend.Variable   // K
 	ARows  [][]frontend.Variable // S × K
@@ -80,7 +81,7 @@ func (c *MatMulCircuit) Define(api frontend.API) error {
 		h.Write(xs...)
 		return h.Sum()
 	}
-	seed := hash(c.RootA, c.RootB, c.RootC)
+	seed := hash(c.RootA, c.RootB, c.RootC, c.Miner)
 	r := make([]frontend.Variable, N)
 	for j := range r {
 		r[j] = hash(seed, j)
@@ -128,6 +129,7 @@ func RowLeaf8(row []int8) fr.Element {
 // MatMulWitness holds a unit's matrices and trees, to answer the circuit.
 type MatMulWitness struct {
 	Shape      MatMulShape
+	Miner      fr.Element // MinerDigest of the key that will sign
 	A, B       [][]int8
 	C          [][]int32
 	TA, TB, TC *Tree
@@ -171,8 +173,8 @@ func (w *MatMulWitness) Assignment() *MatMulCircuit {
 	s := w.Shape
 	c, _ := NewMatMulCircuit(s)
 	ra, rb, rc := w.TA.Root(), w.TB.Root(), w.TC.Root()
-	c.RootA, c.RootB, c.RootC = ra, rb, rc
-	seed := Hash(ra, rb, rc)
+	c.RootA, c.RootB, c.RootC, c.Miner = ra, rb, rc, w.Miner
+	seed := Hash(ra, rb, rc, w.Miner)
 	r := make([]fr.Element, s.N)
 	for j := range r {
 		r[j] = Hash(seed, elem(int64(j)))

@@ -65,13 +65,14 @@ func (k *PlonkKeys) PlonkProve(w *MatMulWitness) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// PlonkVerify checks a PLONK proof against the three roots.
-func (k *PlonkKeys) PlonkVerify(proofBytes []byte, roots [3]frontend.Variable) error {
+// PlonkVerify checks a PLONK proof against the three roots and the
+// miner's digest.
+func (k *PlonkKeys) PlonkVerify(proofBytes []byte, roots [3]frontend.Variable, miner frontend.Variable) error {
 	proof := plonk.NewProof(ecc.BN254)
 	if _, err := proof.ReadFrom(bytes.NewReader(proofBytes)); err != nil {
 		return fmt.Errorf("%w: %v", ErrFormat, err)
 	}
-	pub, err := frontend.NewWitness(&MatMulCircuit{RootA: roots[0], RootB: roots[1], RootC: roots[2]},
+	pub, err := frontend.NewWitness(&MatMulCircuit{RootA: roots[0], RootB: roots[1], RootC: roots[2], Miner: miner},
 		ecc.BN254.ScalarField(), frontend.PublicOnly())
 	if err != nil {
 		return err

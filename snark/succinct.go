@@ -220,6 +220,7 @@ func ProveMatMul(k *Keys, t protocol.Task, a, b *tensor.Int8, c *tensor.Int32, k
 	if err != nil {
 		return nil, err
 	}
+	w.Miner = MinerDigest(key.Public().(ed25519.PublicKey))
 	full, err := frontend.NewWitness(w.Assignment(), ecc.BN254.ScalarField())
 	if err != nil {
 		return nil, err
@@ -259,14 +260,15 @@ func VerifyMatMul(s *Succinct, shape MatMulShape, vk groth16.VerifyingKey) error
 	return nil
 }
 
-// Statement returns the bundle's proof and public witness (the three roots),
+// Statement returns the bundle's proof and public witness (the three roots
+// and the signer's MinerDigest),
 // as a verifier, on chain or off, takes them.
 func (s *Succinct) Statement() (groth16.Proof, witness.Witness, error) {
 	proof := groth16.NewProof(ecc.BN254)
 	if _, err := proof.ReadFrom(bytes.NewReader(s.Proof)); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
-	pub, err := frontend.NewWitness(&MatMulCircuit{RootA: s.Roots[0], RootB: s.Roots[1], RootC: s.Roots[2]},
+	pub, err := frontend.NewWitness(&MatMulCircuit{RootA: s.Roots[0], RootB: s.Roots[1], RootC: s.Roots[2], Miner: MinerDigest(s.PublicKey)},
 		ecc.BN254.ScalarField(), frontend.PublicOnly())
 	if err != nil {
 		return nil, nil, err

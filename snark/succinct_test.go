@@ -66,9 +66,9 @@ func TestSuccinctMatMul(t *testing.T) {
 	a, b, c := operands(task)
 	enc, err := ProveMatMul(k, task, a, b, c, key)
 	require.NoError(t, err)
-	t.Logf("succinct bundle: %d bytes (proof %d bytes)", len(enc), len(enc)-4-2-len(task.AppendBinary(nil))-96-2-96)
 	s, err := DecodeSuccinct(enc)
 	require.NoError(t, err)
+	t.Logf("succinct bundle: %d bytes (proof %d bytes)", len(enc), len(s.Proof))
 	require.Equal(t, enc, s.Encode(key), "canonical")
 	vkb, err := k.MarshalVK()
 	require.NoError(t, err)
@@ -83,8 +83,14 @@ func TestSuccinctMatMul(t *testing.T) {
 	require.ErrorIs(t, VerifyMatMul(&other, shape, vk), ErrProof)
 	// Another root of C.
 	other = *s
+	other.Roots = append([]fr.Element(nil), s.Roots...)
 	other.Roots[2].SetUint64(5)
 	require.ErrorIs(t, VerifyMatMul(&other, shape, vk), ErrProof)
+	// The proof re-signed by a thief: the Miner input changes.
+	thief := ed25519.NewKeyFromSeed(append(make([]byte, 31), 1))
+	stolen, err := DecodeSuccinct((&Succinct{Task: s.Task, Roots: s.Roots, Proof: s.Proof}).Encode(thief))
+	require.NoError(t, err)
+	require.ErrorIs(t, VerifyMatMul(stolen, shape, vk), ErrProof)
 	// A key for another shape.
 	require.ErrorIs(t, VerifyMatMul(s, MatMulShape{M: 16, K: 8, N: 8, S: 2}, vk), ErrProof)
 	// Flipped bytes: the signature or the format breaks.

@@ -116,5 +116,5 @@ func TestMatMulVerifiedInEVM(t *testing.T) {
 	require.NoError(t, err)
 	res := run(t, circuit, w.Assignment())
 	require.Less(t, res.Gas, uint64(400_000))
-	t.Logf("EVM verifyProof, matmul unit %+v (3 public inputs): %d gas, proof calldata %d bytes, contract %d bytes", shape, res.Gas, res.ProofBytes, res.Contract)
+	t.Logf("EVM verifyProof, matmul unit %+v (4 public inputs: three roots, the miner): %d gas, proof calldata %d bytes, contract %d bytes", shape, res.Gas, res.ProofBytes, res.Contract)
 }
