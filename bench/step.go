@@ -76,14 +76,14 @@ func succinctSteps(ctx context.Context, r *Report, cfg Config) error {
 		})
 		verify := measure(1, 5, func(i int) float64 {
 			return seconds(func() {
-				if _, err := snark.VerifyStep(sbs[i%2], shape, k.VK, tree.Root()); err != nil {
+				if _, err := snark.VerifyStep(sbs[i%2], shape, k.VK, tree.Root(), nil); err != nil {
 					panic(err)
 				}
 			})
 		})
 		gas, chainGas := "— (no solc: make solc)", "—"
 		if solc, err := evm.FindSolc("."); err == nil {
-			st, err := snark.StepStatementOf(sbs[0], tree.Root())
+			st, err := snark.StepStatementOf(sbs[0], tree.Root(), nil)
 			if err != nil {
 				return err
 			}
@@ -109,7 +109,7 @@ func succinctSteps(ctx context.Context, r *Report, cfg Config) error {
 			}
 			var subs []evm.Submission
 			for _, sb := range sbs {
-				st, err := snark.StepStatementOf(sb, tree.Root())
+				st, err := snark.StepStatementOf(sb, tree.Root(), nil)
 				if err != nil {
 					return err
 				}

@@ -70,11 +70,13 @@ type LayerOpening struct {
 // against the Poseidon2 roots of its matrices (docs/PROTOCOL.md §9). Its
 // public inputs are few, so that an EVM verifier stays cheap:
 //
-//   - Context: Sponge(Task, Step, Data, Batch, Acts, DW_1..DW_L), where Task
-//     is the task id (first 31 bytes), Data the data set's root, Batch the
-//     digest of the step's training-example indices, Acts the root of the
-//     batch tree (leaf i packs row i of every Z_l, A_l, G_l, D_l), DW_l the
-//     roots of the weight gradients; a verifier recomputes it from the bundle;
+//   - Context: Sponge(Task, Step, Data, Batch, Acts, DW_1..DW_L, PreCommit,
+//     Nonce), where Task is the task id (first 31 bytes), Data the data
+//     set's root, Batch the digest of the step's training-example indices,
+//     Acts the root of the batch tree (leaf i packs row i of every Z_l, A_l,
+//     G_l, D_l), DW_l the roots of the weight gradients, PreCommit ζ (below)
+//     and Nonce the beacon's nonce (0 in Fiat–Shamir tasks); a verifier
+//     recomputes it from the bundle and the nonce it issued;
 //   - Miner: the miner's public key (SHA-256, first 31 bytes), so that a
 //     proof cannot be re-signed by another miner;
 //   - M_l and M′_l: the roots of each layer's weights before and after the
@@ -82,14 +84,17 @@ type LayerOpening struct {
 //     a contract chains.
 //
 // The Freivalds challenge vectors are powers of values hashed from the
-// public inputs; the prover's answer vectors are hashed after them, and the
-// sampled rows are drawn from that hash.
+// statement (all of it but PreCommit and Nonce); the prover's answer vectors
+// are hashed after them into ζ = PreCommit, and the sampled rows are drawn
+// from ζ and Nonce. In a beacon task the miner publishes its roots and ζ
+// before it learns the nonce, so it cannot grind the rows.
 type StepCircuit struct {
 	Context, Miner frontend.Variable   `gnark:",public"`
 	M, MNext       []frontend.Variable `gnark:",public"`
 
 	Task, Step, Data, Batch, Acts frontend.Variable
 	DW                            []frontend.Variable
+	PreCommit, Nonce              frontend.Variable // ζ, and the beacon's nonce (0 for Fiat–Shamir)
 
 	Index         []frontend.Variable   // b training-example indices
 	QZ            [][]frontend.Variable // Z_l: q = W_l·r (d_{l−1})
@@ -228,8 +233,9 @@ func (c *StepCircuit) Define(api frontend.API) error {
 	}
 
 	// The seed binds every public input; challenge vectors follow from it.
-	api.AssertIsEqual(long(append([]frontend.Variable{c.Task, c.Step, c.Data, c.Batch, c.Acts}, c.DW...)...), c.Context)
-	seed := long(append(append([]frontend.Variable{c.Context, c.Miner}, c.M...), c.MNext...)...)
+	inner := append([]frontend.Variable{c.Task, c.Step, c.Data, c.Batch, c.Acts}, c.DW...)
+	api.AssertIsEqual(long(append(append([]frontend.Variable(nil), inner...), c.PreCommit, c.Nonce)...), c.Context)
+	seed := long(append(append(append(inner, c.Miner), c.M...), c.MNext...)...)
 	chal := func(kind, l, n int) []frontend.Variable { return powers(api, long(seed, kind, l), n) }
 	rZ, rD, sD, rDW, tDW := make([][]frontend.Variable, L+1), make([][]frontend.Variable, L+1),
 		make([][]frontend.Variable, L+1), make([][]frontend.Variable, L+1), make([][]frontend.Variable, L+1)
@@ -374,10 +380,11 @@ func (c *StepCircuit) Define(api frontend.API) error {
 		}
 	}
 	zeta := long(transcript...)
+	api.AssertIsEqual(zeta, c.PreCommit)
 	{
 		// sample returns the bits of row k of a group of n rows.
 		sample := func(group, k, n int) []frontend.Variable {
-			hb := api.ToBinary(long(zeta, chalRow, group, k), api.Compiler().FieldBitLen())
+			hb := api.ToBinary(long(zeta, c.Nonce, chalRow, group, k), api.Compiler().FieldBitLen())
 			lo := api.FromBinary(hb[:64]...)
 			q := g.hint(divHint, 1, lo, n)[0]
 			api.ToBinary(q, 64)

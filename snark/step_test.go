@@ -203,7 +203,7 @@ func TestStepProveDefault(t *testing.T) {
 	sb, err := snark.DecodeSuccinct(enc)
 	require.NoError(t, err)
 	t0 = time.Now()
-	_, err = snark.VerifyStep(sb, k.Shape, k.VK, tree.Root())
+	_, err = snark.VerifyStep(sb, k.Shape, k.VK, tree.Root(), nil)
 	require.NoError(t, err)
 	t.Logf("native verify (Context recomputed): %v", time.Since(t0))
 	t.Logf("proof %d bytes, bundle %d bytes", len(sb.Proof), len(enc))

@@ -50,6 +50,6 @@ func TestStepCeremony(t *testing.T) {
 	require.NoError(t, err)
 	s, err := snark.DecodeSuccinct(enc)
 	require.NoError(t, err)
-	_, err = snark.VerifyStep(s, k.Shape, k.VK, tree.Root())
+	_, err = snark.VerifyStep(s, k.Shape, k.VK, tree.Root(), nil)
 	require.NoError(t, err)
 }

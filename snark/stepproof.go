@@ -188,8 +188,8 @@ func ProveStep(k *StepKeys, t protocol.Task, w *StepWitness, key ed25519.Private
 	if !StepShapeOf(t).equal(k.Shape) || !w.Shape.equal(k.Shape) {
 		return nil, fmt.Errorf("snark: the task's shape is not the key's")
 	}
-	if t.Mode != protocol.ModeFiatShamir {
-		return nil, fmt.Errorf("snark: succinct steps draw their rows by Fiat–Shamir; a %v task is not provable this way", t.Mode)
+	if t.Mode == protocol.ModeFiatShamir && !w.Statement.Nonce.IsZero() {
+		return nil, fmt.Errorf("snark: a Fiat–Shamir task takes no nonce")
 	}
 	pub := key.Public().(ed25519.PublicKey)
 	if m := MinerDigest(pub); !m.Equal(&w.Statement.Miner) {
@@ -220,18 +220,30 @@ func ProveStep(k *StepKeys, t protocol.Task, w *StepWitness, key ed25519.Private
 
 // StepStatementOf is the statement a verifier reconstructs from a succinct
 // step bundle: task, miner and step from the bundle, the batch digest from
-// the task, the data set's Poseidon2 root from the caller, the roots from
-// the bundle.
-func StepStatementOf(s *Succinct, dataRoot fr.Element) (*StepStatement, error) {
+// the task, the data set's Poseidon2 root from the caller, the roots and
+// PreCommit from the bundle, and the nonce: nil for a Fiat–Shamir task, the
+// one the verifier issued (after seeing the roots and PreCommit) for a
+// beacon task.
+func StepStatementOf(s *Succinct, dataRoot fr.Element, nonce *[32]byte) (*StepStatement, error) {
 	if s.Task.Work != protocol.WorkTrain || len(s.Roots) != RootCount(s.Task) {
 		return nil, fmt.Errorf("%w: not a training-step bundle", ErrProof)
+	}
+	switch {
+	case s.Task.Mode == protocol.ModeBeacon && nonce == nil:
+		return nil, fmt.Errorf("%w: a beacon task's step needs the nonce that was issued for it", ErrProof)
+	case s.Task.Mode != protocol.ModeBeacon && nonce != nil:
+		return nil, fmt.Errorf("%w: a %v task takes no nonce", ErrProof, s.Task.Mode)
 	}
 	L := len(s.Task.Train.Dims()) - 1
 	st := &StepStatement{Task: TaskDigest(s.Task.ID()), Miner: MinerDigest(s.PublicKey), Step: s.Step,
 		Data: dataRoot, Batch: BatchDigest(s.Task.Train, s.Step), Acts: s.Roots[0]}
 	st.M = append([]fr.Element(nil), s.Roots[1:1+L]...)
 	st.DW = append([]fr.Element(nil), s.Roots[1+L:1+2*L]...)
-	st.MNext = append([]fr.Element(nil), s.Roots[1+2*L:]...)
+	st.MNext = append([]fr.Element(nil), s.Roots[1+2*L:1+3*L]...)
+	st.PreCommit = s.Roots[1+3*L]
+	if nonce != nil {
+		st.Nonce = NonceElement(*nonce)
+	}
 	return st, nil
 }
 
@@ -246,17 +258,14 @@ func (st *StepStatement) PublicWitness(shape StepShape) (witness.Witness, error)
 }
 
 // VerifyStep checks a succinct step bundle (whose signature DecodeSuccinct
-// checked) against a verifying key and the data set's Poseidon2 root, and
-// returns its statement. A chain of steps must also link: each step's M_l
+// checked) against a verifying key, the data set's Poseidon2 root and, for
+// a beacon task, the nonce issued for the step, and returns its statement. A chain of steps must also link: each step's M_l
 // roots are the previous step's M′_l roots (and InitRoots at step 0).
-func VerifyStep(s *Succinct, shape StepShape, vk groth16.VerifyingKey, dataRoot fr.Element) (*StepStatement, error) {
+func VerifyStep(s *Succinct, shape StepShape, vk groth16.VerifyingKey, dataRoot fr.Element, nonce *[32]byte) (*StepStatement, error) {
 	if s.Task.Work != protocol.WorkTrain || !StepShapeOf(s.Task).equal(shape) {
 		return nil, fmt.Errorf("%w: the task's shape is not the key's", ErrProof)
 	}
-	if s.Task.Mode != protocol.ModeFiatShamir {
-		return nil, fmt.Errorf("%w: a %v task has no succinct steps", ErrProof, s.Task.Mode)
-	}
-	st, err := StepStatementOf(s, dataRoot)
+	st, err := StepStatementOf(s, dataRoot, nonce)
 	if err != nil {
 		return nil, err
 	}

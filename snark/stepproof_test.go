@@ -60,18 +60,18 @@ func TestStepProofEndToEnd(t *testing.T) {
 	}
 	var chain snark.StepChain
 	for _, sb := range bundles {
-		st, err := snark.VerifyStep(sb, shape, vk, tree.Root())
+		st, err := snark.VerifyStep(sb, shape, vk, tree.Root(), nil)
 		require.NoError(t, err)
 		require.NoError(t, chain.Add(task, st))
 	}
 
 	// A replayed step does not link.
-	st, err := snark.VerifyStep(bundles[1], shape, vk, tree.Root())
+	st, err := snark.VerifyStep(bundles[1], shape, vk, tree.Root(), nil)
 	require.NoError(t, err)
 	require.ErrorIs(t, chain.Add(task, st), snark.ErrProof)
 	// Steps out of order do not link either.
 	var chain2 snark.StepChain
-	st0, err := snark.VerifyStep(bundles[0], shape, vk, tree.Root())
+	st0, err := snark.VerifyStep(bundles[0], shape, vk, tree.Root(), nil)
 	require.NoError(t, err)
 	require.NoError(t, chain2.Add(task, st0))
 	require.NoError(t, chain2.Add(task, st))
@@ -85,7 +85,7 @@ func TestStepProofEndToEnd(t *testing.T) {
 			if !ok {
 				data = tree.Root()
 			}
-			_, err := snark.VerifyStep(&sb, shape, vk, data)
+			_, err := snark.VerifyStep(&sb, shape, vk, data, nil)
 			require.ErrorIs(t, err, snark.ErrProof)
 		})
 	}
@@ -109,10 +109,44 @@ func TestStepProofEndToEnd(t *testing.T) {
 		sb.Proof = bundles[0].Proof
 		return fr.Element{}, false
 	})
+	t.Run("beacon task", func(t *testing.T) {
+		// The same keys prove a beacon task's step: the miner publishes its
+		// roots and PreCommit, then gets the nonce the rows are drawn with.
+		btask := task
+		btask.Mode = protocol.ModeBeacon
+		bt, err := train.New(cfg, data, matmul.NewCPU())
+		require.NoError(t, err)
+		trace, err := bt.Step(t.Context())
+		require.NoError(t, err)
+		w, err := snark.NewStepWitness(btask, pub, trace, data, tree)
+		require.NoError(t, err)
+		published := w.Statement.Roots()
+		nonce := [32]byte{7, 7, 7}
+		w.SetNonce(nonce)
+		enc, err := snark.ProveStep(keys, btask, w, key)
+		require.NoError(t, err)
+		sb, err := snark.DecodeSuccinct(enc)
+		require.NoError(t, err)
+		require.Equal(t, published, sb.Roots, "the bundle carries what was published before the nonce")
+		_, err = snark.VerifyStep(sb, shape, vk, tree.Root(), &nonce)
+		require.NoError(t, err)
+		other := [32]byte{8}
+		_, err = snark.VerifyStep(sb, shape, vk, tree.Root(), &other)
+		require.ErrorIs(t, err, snark.ErrProof, "another nonce")
+		_, err = snark.VerifyStep(sb, shape, vk, tree.Root(), nil)
+		require.ErrorIs(t, err, snark.ErrProof, "no nonce")
+		_, err = snark.VerifyStep(bundles[1], shape, vk, tree.Root(), &nonce)
+		require.ErrorIs(t, err, snark.ErrProof, "a Fiat–Shamir step takes no nonce")
+		fw, err := snark.NewStepWitness(task, pub, trace, data, tree)
+		require.NoError(t, err)
+		fw.SetNonce(nonce)
+		_, err = snark.ProveStep(keys, task, fw, key)
+		require.Error(t, err, "a Fiat–Shamir witness with a nonce")
+	})
 	t.Run("other shape", func(t *testing.T) {
 		other := shape
 		other.Samples = 2
-		_, err := snark.VerifyStep(bundles[1], other, vk, tree.Root())
+		_, err := snark.VerifyStep(bundles[1], other, vk, tree.Root(), nil)
 		require.ErrorIs(t, err, snark.ErrProof)
 	})
 
@@ -124,7 +158,7 @@ func TestStepProofEndToEnd(t *testing.T) {
 		}
 		t.Skip(err)
 	}
-	st1, err := snark.StepStatementOf(bundles[1], tree.Root())
+	st1, err := snark.StepStatementOf(bundles[1], tree.Root(), nil)
 	require.NoError(t, err)
 	pw, err := st1.PublicWitness(shape)
 	require.NoError(t, err)
@@ -143,7 +177,7 @@ func TestStepProofEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	var subs []evm.Submission
 	for _, sb := range bundles {
-		st, err := snark.StepStatementOf(sb, tree.Root())
+		st, err := snark.StepStatementOf(sb, tree.Root(), nil)
 		require.NoError(t, err)
 		p, err := snark.ParseProof(sb.Proof)
 		require.NoError(t, err)

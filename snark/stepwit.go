@@ -164,18 +164,34 @@ func BatchDigest(cfg model.Config, step uint64) fr.Element {
 	return Sponge(pack(idx, 16, false)...)
 }
 
-// StepStatement is the public input of a step proof.
+// StepStatement is what a step proof is about: its public inputs are
+// Context (a sponge over most of it), Miner, M and MNext.
 type StepStatement struct {
 	Task, Miner       fr.Element
 	Step              uint64
 	Data, Batch, Acts fr.Element
 	M, DW, MNext      []fr.Element
+	PreCommit         fr.Element // ζ: the hash of the answer vectors
+	Nonce             fr.Element // the beacon's nonce (zero for Fiat–Shamir)
+}
+
+func (s *StepStatement) inner() []fr.Element {
+	return append([]fr.Element{s.Task, elem(int64(s.Step)), s.Data, s.Batch, s.Acts}, s.DW...)
 }
 
 // Context is the Context public input.
 func (s *StepStatement) Context() fr.Element {
-	return Sponge(append([]fr.Element{s.Task, elem(int64(s.Step)), s.Data, s.Batch, s.Acts}, s.DW...)...)
+	return Sponge(append(s.inner(), s.PreCommit, s.Nonce)...)
 }
+
+// seed is what the Freivalds challenges are derived from: the statement
+// without PreCommit and Nonce, which come after the answers.
+func (s *StepStatement) seed() fr.Element {
+	return Sponge(append(append(append(s.inner(), s.Miner), s.M...), s.MNext...)...)
+}
+
+// NonceElement maps a 32-byte beacon nonce to the Nonce input (its first 31 bytes).
+func NonceElement(n [32]byte) fr.Element { return digest31(n[:]) }
 
 // Elements lists the public inputs in the circuit's order: Context, Miner,
 // M_1..M_L, M′_1..M′_L.
@@ -183,13 +199,14 @@ func (s *StepStatement) Elements() []fr.Element {
 	return append(append([]fr.Element{s.Context(), s.Miner}, s.M...), s.MNext...)
 }
 
-// Roots are what a succinct bundle carries: Acts, then M_l, DW_l, M′_l.
+// Roots are what a succinct bundle carries: Acts, then M_l, DW_l, M′_l, then PreCommit.
 func (s *StepStatement) Roots() []fr.Element {
-	return append(append(append([]fr.Element{s.Acts}, s.M...), s.DW...), s.MNext...)
+	return append(append(append(append([]fr.Element{s.Acts}, s.M...), s.DW...), s.MNext...), s.PreCommit)
 }
 
 func (s *StepStatement) assign(c *StepCircuit) {
 	c.Context, c.Task, c.Miner, c.Step, c.Data, c.Batch, c.Acts = s.Context(), s.Task, s.Miner, s.Step, s.Data, s.Batch, s.Acts
+	c.PreCommit, c.Nonce = s.PreCommit, s.Nonce
 	for l := range s.M {
 		c.M[l], c.DW[l], c.MNext[l] = s.M[l], s.DW[l], s.MNext[l]
 	}
@@ -245,9 +262,9 @@ func mulVec32(m *tensor.Int32, v []fr.Element) []fr.Element {
 	return out
 }
 
-// sampleRow is row k of group g: the low 64 bits of Sponge(ζ, 6, g, k) mod n.
-func sampleRow(zeta fr.Element, group, k, n int) int {
-	h := Sponge(zeta, elem(chalRow), elem(int64(group)), elem(int64(k)))
+// sampleRow is row k of group g: the low 64 bits of Sponge(ζ, nonce, 6, g, k) mod n.
+func sampleRow(zeta, nonce fr.Element, group, k, n int) int {
+	h := Sponge(zeta, nonce, elem(chalRow), elem(int64(group)), elem(int64(k)))
 	b := h.BigInt(new(big.Int))
 	lo := new(big.Int).And(b, new(big.Int).SetUint64(^uint64(0)))
 	return int(new(big.Int).Mod(lo, big.NewInt(int64(n))).Int64())
@@ -261,7 +278,8 @@ type StepWitness struct {
 	data      *dataset.Set
 	dataTree  *Tree
 	batch     *Tree
-	trees     [3][]*Tree // M, DW, M′ per layer
+	trees     [3][]*Tree        // M, DW, M′ per layer
+	vectors   [6][][]fr.Element // q^Z, q^D, w^D, c^DW, q^DW, y^DW
 }
 
 // NewStepWitness commits to a step of a training task. dataTree is
@@ -305,7 +323,46 @@ func NewStepWitness(task protocol.Task, miner ed25519.PublicKey, tr *model.Trace
 		st.DW = append(st.DW, w.trees[1][l].Root())
 		st.MNext = append(st.MNext, w.trees[2][l].Root())
 	}
+	w.answer()
 	return w, nil
+}
+
+// SetNonce sets the beacon's nonce, issued after the miner published the
+// statement's roots and PreCommit (beacon tasks only).
+func (w *StepWitness) SetNonce(n [32]byte) { w.Statement.Nonce = NonceElement(n) }
+
+// answer computes the answer vectors and PreCommit.
+func (w *StepWitness) answer() {
+	tr, cfg := w.trace, w.Shape.Config
+	d := cfg.Dims()
+	L := len(d) - 1
+	seed := w.Statement.seed()
+	act := func(l int) *tensor.Int8 { // A_l, A_0 = X
+		if l == 0 {
+			return tr.X
+		}
+		return tr.A[l-1]
+	}
+	v := &w.vectors
+	for l := 1; l <= L; l++ {
+		v[0] = append(v[0], mulVec8(tr.W[l-1], chalVec(seed, chalZ, l, d[l]), false))
+		if l < L {
+			rD, sD := chalVec(seed, chalD, l, d[l]), chalVec(seed, chalDS, l, d[l+1])
+			v[1] = append(v[1], mulVec8(tr.W[l], rD, true))
+			v[2] = append(v[2], mulVec8(tr.W[l], sD, false))
+		}
+		rDW, tDW := chalVec(seed, chalDW, l, d[l]), chalVec(seed, chalDWT, l, d[l-1])
+		v[3] = append(v[3], mulVec32(tr.DW[l-1], rDW))
+		v[4] = append(v[4], mulVec8(tr.G[l-1], rDW, false))
+		v[5] = append(v[5], mulVec8(act(l-1), tDW, false))
+	}
+	transcript := []fr.Element{seed}
+	for _, vs := range v {
+		for _, x := range vs {
+			transcript = append(transcript, x...)
+		}
+	}
+	w.Statement.PreCommit = Sponge(transcript...)
 }
 
 func setVec(dst []frontend.Variable, v []fr.Element) {
@@ -336,41 +393,19 @@ func (w *StepWitness) Assignment() (*StepCircuit, error) {
 	d := cfg.Dims()
 	L, b := len(d)-1, cfg.Batch
 	w.Statement.assign(c)
-	seed := Sponge(w.Statement.Elements()...)
 	for i, e := range tr.Index {
 		c.Index[i] = e
 	}
-	act := func(l int) *tensor.Int8 { // A_l, A_0 = X
-		if l == 0 {
-			return tr.X
-		}
-		return tr.A[l-1]
-	}
-	var qz, qd, wd, cdw, qdw, ydw [][]fr.Element
-	for l := 1; l <= L; l++ {
-		qz = append(qz, mulVec8(tr.W[l-1], chalVec(seed, chalZ, l, d[l]), false))
-		if l < L {
-			rD, sD := chalVec(seed, chalD, l, d[l]), chalVec(seed, chalDS, l, d[l+1])
-			qd = append(qd, mulVec8(tr.W[l], rD, true))
-			wd = append(wd, mulVec8(tr.W[l], sD, false))
-		}
-		rDW, tDW := chalVec(seed, chalDW, l, d[l]), chalVec(seed, chalDWT, l, d[l-1])
-		cdw = append(cdw, mulVec32(tr.DW[l-1], rDW))
-		qdw = append(qdw, mulVec8(tr.G[l-1], rDW, false))
-		ydw = append(ydw, mulVec8(act(l-1), tDW, false))
-	}
-	transcript := []fr.Element{seed}
-	for k, vs := range [][][]fr.Element{qz, qd, wd, cdw, qdw, ydw} {
+	for k, vs := range w.vectors {
 		dst := [][][]frontend.Variable{c.QZ, c.QD, c.WD, c.CDW, c.QDW, c.YDW}[k]
 		for i, v := range vs {
 			setVec(dst[i], v)
-			transcript = append(transcript, v...)
 		}
 	}
-	zeta := Sponge(transcript...)
+	zeta, nonce := w.Statement.PreCommit, w.Statement.Nonce
 	for k := range c.Rows {
 		o := &c.Rows[k]
-		i := sampleRow(zeta, 0, k, b)
+		i := sampleRow(zeta, nonce, 0, k, b)
 		for l := 1; l <= L; l++ {
 			setRow(o.Z[l-1], tr.Z[l-1].Row(i))
 			setRow(o.G[l-1], tr.G[l-1].Row(i))
@@ -390,7 +425,7 @@ func (w *StepWitness) Assignment() (*StepCircuit, error) {
 	for l := 1; l <= L; l++ {
 		for k := range c.Layers[l-1] {
 			o := &c.Layers[l-1][k]
-			j := sampleRow(zeta, l, k, d[l-1])
+			j := sampleRow(zeta, nonce, l, k, d[l-1])
 			setRow(o.M, tr.M[l-1].Row(j))
 			setRow(o.DW, tr.DW[l-1].Row(j))
 			setRow(o.MNext, tr.MNext[l-1].Row(j))

@@ -23,8 +23,8 @@ import (
 // checks pass against them, and the miner's signature.
 //
 // A matmul unit carries the roots of A, B and C; a training step carries
-// the batch tree's root, then M_l, DW_l and M′_l for each layer (see
-// StepStatement.Roots).
+// the batch tree's root, then M_l, DW_l and M′_l for each layer, then
+// PreCommit (see StepStatement.Roots).
 type Succinct struct {
 	Task      protocol.Task
 	Step      uint64
@@ -157,7 +157,7 @@ func DecodeSuccinct(in []byte) (*Succinct, error) {
 // RootCount is how many roots a succinct bundle of the task carries.
 func RootCount(t protocol.Task) int {
 	if t.Work == protocol.WorkTrain {
-		return 1 + 3*(len(t.Train.Dims())-1)
+		return 2 + 3*(len(t.Train.Dims())-1)
 	}
 	return 3
 }

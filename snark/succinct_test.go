@@ -137,7 +137,7 @@ func FuzzDecodeSuccinct(f *testing.F) {
 	f.Add(s.Encode(key))
 	cfg := model.DefaultConfig()
 	st := &Succinct{Task: protocol.Task{Work: protocol.WorkTrain, Mode: protocol.ModeFiatShamir, Samples: 8, Train: cfg},
-		Step: 7, Roots: make([]fr.Element, 10), Proof: []byte{4, 5}}
+		Step: 7, Roots: make([]fr.Element, 11), Proof: []byte{4, 5}}
 	f.Add(st.Encode(key))
 	f.Add([]byte("TPS\x02"))
 	f.Fuzz(func(t *testing.T, in []byte) {

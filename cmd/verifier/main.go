@@ -4,7 +4,7 @@
 // Usage:
 //
 //	verifier verify [--mode auto|full|sampled] [--json] [--key PUB]... [--task ID] [--nonce HEX] [--max-bytes N] PATH...
-//	verifier verify --mode succinct --vk FILE [--data-root HEX] [--json] [--key PUB]... [--task ID] PATH...
+//	verifier verify --mode succinct --vk FILE [--data-root HEX] [--nonce HEX] [--json] [--key PUB]... [--task ID] PATH...
 //	verifier inspect FILE
 //
 // Succinct bundles (.tps) are checked against a verifying key from prover
@@ -48,7 +48,7 @@ const name = "verifier"
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   verifier verify [--mode auto|full|sampled] [--json] [--key PUB]... [--task ID] [--nonce HEX] [--max-bytes N] PATH...
-  verifier verify --mode succinct --vk FILE [--data-root HEX] [--json] [--key PUB]... [--task ID] PATH...
+  verifier verify --mode succinct --vk FILE [--data-root HEX] [--nonce HEX] [--json] [--key PUB]... [--task ID] PATH...
   verifier inspect FILE
 `)
 	os.Exit(2)
@@ -143,9 +143,7 @@ func verify(args []string) int {
 		copy(id[:], b)
 		opt.TaskID = &id
 	}
-	if *mode == "succinct" {
-		return verifySuccinct(*vkPath, *asJSON, opt, *dataRoot, fs.Args())
-	}
+	var issued *[32]byte
 	if *nonce != "" {
 		b, err := hex.DecodeString(*nonce)
 		if err != nil || len(b) != 32 {
@@ -154,7 +152,11 @@ func verify(args []string) int {
 		}
 		var n [32]byte
 		copy(n[:], b)
+		issued = &n
 		opt.Nonce = func(commit.Hash, uint64) ([32]byte, bool) { return n, true }
+	}
+	if *mode == "succinct" {
+		return verifySuccinct(*vkPath, *asJSON, opt, *dataRoot, issued, fs.Args())
 	}
 	paths, err := expand(fs.Args())
 	if err != nil {
@@ -291,7 +293,7 @@ func inspect(args []string) {
 
 // verifySuccinct checks succinct bundles against a verifying key: matmul
 // units (matmul.vk) or training steps (step.vk), which must also chain.
-func verifySuccinct(vkPath string, asJSON bool, opt verifier.Options, dataRootHex string, args []string) int {
+func verifySuccinct(vkPath string, asJSON bool, opt verifier.Options, dataRootHex string, nonce *[32]byte, args []string) int {
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(os.Stderr, "%s: error: "+format+"\n", append([]any{name}, a...)...)
 		return 2
@@ -330,7 +332,14 @@ func verifySuccinct(vkPath string, asJSON bool, opt verifier.Options, dataRootHe
 				r := snark.FashionMNISTRoot()
 				root = &r
 			}
-			return snark.VerifyStep(s, shape, vk, *root)
+			var n *[32]byte
+			if s.Task.Mode == protocol.ModeBeacon {
+				if nonce == nil {
+					return nil, fmt.Errorf("%w: a beacon task: pass the nonce issued for its steps with --nonce", snark.ErrProof)
+				}
+				n = nonce
+			}
+			return snark.VerifyStep(s, shape, vk, *root, n)
 		}
 	} else {
 		shape, vk, err := snark.ParseVK(vkb)
