@@ -163,7 +163,7 @@ func TestStepCircuitScaling(t *testing.T) {
 		t.Skip("set TRAINPROOF_STEP_SCALING=1")
 	}
 	for _, cfg := range []model.Config{tinyConfig(), model.DefaultConfig()} {
-		for _, s := range []int{1, 2, 4} {
+		for _, s := range []int{1, 2, 4, 8} {
 			c, err := snark.NewStepCircuit(snark.StepShape{Config: cfg, Samples: s})
 			require.NoError(t, err)
 			cs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, c)
