@@ -194,6 +194,13 @@ func TestSuccinctCLI(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "accepted")
 	require.NotContains(t, out, "INF", "gnark's logger is off")
+	out, errOut, code = run(t, verifier, "inspect", bundlePath)
+	require.Equal(t, 0, code, errOut)
+	var sum map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &sum))
+	require.Equal(t, "succinct", sum["format"])
+	require.Equal(t, "matmul", sum["work"])
+	require.Len(t, sum["roots"], 3)
 
 	b, err := os.ReadFile(bundlePath)
 	require.NoError(t, err)

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -280,6 +281,10 @@ func inspect(args []string) {
 	if len(args) != 1 {
 		usage()
 	}
+	if head, err := readHead(args[0], 4); err == nil && string(head) == snark.SuccinctMagic {
+		inspectSuccinct(args[0])
+		return
+	}
 	b, n, err := bundle.ReadFile(args[0], 0)
 	if err != nil {
 		cli.Fatalf(name, 1, "%v", err)
@@ -289,6 +294,43 @@ func inspect(args []string) {
 	e := json.NewEncoder(os.Stdout)
 	e.SetIndent("", "  ")
 	e.Encode(s)
+}
+
+func readHead(path string, n int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	_, err = io.ReadFull(f, b)
+	return b, err
+}
+
+// inspectSuccinct prints a succinct bundle's summary (signature checked,
+// proof not verified: that needs the verifying key).
+func inspectSuccinct(path string) {
+	in, err := os.ReadFile(path)
+	if err != nil {
+		cli.Fatalf(name, 2, "%v", err)
+	}
+	s, err := snark.DecodeSuccinct(in)
+	if err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	id := s.Task.ID()
+	roots := make([]string, len(s.Roots))
+	for i := range s.Roots {
+		b := s.Roots[i].Bytes()
+		roots[i] = hex.EncodeToString(b[:])
+	}
+	e := json.NewEncoder(os.Stdout)
+	e.SetIndent("", "  ")
+	e.Encode(map[string]any{
+		"format": "succinct", "work": s.Task.Work.String(), "mode": s.Task.Mode.String(), "task_id": hex.EncodeToString(id[:]),
+		"step": s.Step, "samples": s.Task.Samples, "roots": roots, "proof_bytes": len(s.Proof),
+		"signer": hex.EncodeToString(s.PublicKey), "bytes": len(in),
+	})
 }
 
 // verifySuccinct checks succinct bundles against a verifying key: matmul
