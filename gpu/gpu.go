@@ -251,38 +251,10 @@ func (g *Backend) MatMul(ctx context.Context, ps []matmul.Product) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		m, k, n, err := p.Dims()
-		if err != nil {
-			return err
-		}
-		a, err := g.get(p.A)
-		if err != nil {
-			return err
-		}
-		b, err := g.get(p.B)
-		if err != nil {
-			return err
-		}
-		c, err := g.get(p.C)
-		if err != nil {
-			return err
-		}
-		kp := cdiv(k, kStep) * kStep
-		// A' = op(A) as m×kp. With TransA, A is stored k×m: L[r][c] = A[c][r].
-		ap, err := g.pack(a, m, k, p.TransA, kp)
-		if err != nil {
-			return err
-		}
-		// B' = op(B)ᵀ as n×kp. Without TransB, B is stored k×n: L[r][c] = B[c][r].
-		bp, err := g.pack(b, n, k, !p.TransB, kp)
-		if err != nil {
-			g.pool.put(ap, m*kp)
-			return err
-		}
-		err = g.dev.Launch("gemm_s8_tc", [3]int{cdiv(n, gemmTile), cdiv(m, gemmTile), 1}, [3]int{gemmThreads, 1, 1}, gemmSmem,
-			uint64(ap), uint64(bp), uint64(c.ptr), uint64(m), uint64(n), uint64(kp), uint64(n))
-		g.pool.put(ap, m*kp)
-		g.pool.put(bp, n*kp)
+		err := g.gemm(p, func(ap, bp uintptr, c *buf, m, n, kp int) error {
+			return g.dev.Launch("gemm_s8_tc", [3]int{cdiv(n, gemmTile), cdiv(m, gemmTile), 1}, [3]int{gemmThreads, 1, 1}, gemmSmem,
+				uint64(ap), uint64(bp), uint64(c.ptr), uint64(m), uint64(n), uint64(kp), uint64(n))
+		})
 		if err != nil {
 			return err
 		}
@@ -293,6 +265,73 @@ func (g *Backend) MatMul(ctx context.Context, ps []matmul.Product) error {
 		}
 	}
 	return nil
+}
+
+// gemm packs a product's operands (op(A) as m×kp, op(B)ᵀ as n×kp, kp the
+// inner dimension rounded up to the MMA's 32) and runs launch on them.
+func (g *Backend) gemm(p matmul.Product, launch func(ap, bp uintptr, c *buf, m, n, kp int) error) error {
+	m, k, n, err := p.Dims()
+	if err != nil {
+		return err
+	}
+	a, err := g.get(p.A)
+	if err != nil {
+		return err
+	}
+	b, err := g.get(p.B)
+	if err != nil {
+		return err
+	}
+	c, err := g.get(p.C)
+	if err != nil {
+		return err
+	}
+	kp := cdiv(k, kStep) * kStep
+	// A' = op(A) as m×kp. With TransA, A is stored k×m: L[r][c] = A[c][r].
+	ap, err := g.pack(a, m, k, p.TransA, kp)
+	if err != nil {
+		return err
+	}
+	defer g.pool.put(ap, m*kp)
+	// B' = op(B)ᵀ as n×kp. Without TransB, B is stored k×n: L[r][c] = B[c][r].
+	bp, err := g.pack(b, n, k, !p.TransB, kp)
+	if err != nil {
+		return err
+	}
+	defer g.pool.put(bp, n*kp)
+	return launch(ap, bp, c, m, n, kp)
+}
+
+// MatMulUpdate computes a weight gradient DW = op(A)·op(B) into p.C and, in
+// the same kernel's epilogue (gemm_s8_tc_update), the SGD update
+// mNext = model.UpdateRow(m, DW) with the given shifts and limit, so the
+// update needs no pass of its own over DW and the weights. m and mNext are
+// int32 buffers of C's shape.
+func (g *Backend) MatMulUpdate(ctx context.Context, p matmul.Product, m, mNext matmul.Buffer, lrShift, decayShift int, lim int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if p.RowHashes != nil {
+		return fmt.Errorf("%w: MatMulUpdate hashes no rows", matmul.ErrShape)
+	}
+	mb, err := g.get(m)
+	if err != nil {
+		return err
+	}
+	nb, err := g.get(mNext)
+	if err != nil {
+		return err
+	}
+	return g.gemm(p, func(ap, bp uintptr, c *buf, rows, cols, kp int) error {
+		for _, x := range []*buf{mb, nb} {
+			if x.kind != tensor.KindInt32 || x.rows != rows || x.cols != cols {
+				return fmt.Errorf("%w: weights of %d×%d %v for a gradient of %d×%d", matmul.ErrShape, x.rows, x.cols, x.kind, rows, cols)
+			}
+		}
+		return g.dev.Launch("gemm_s8_tc_update", [3]int{cdiv(cols, gemmTile), cdiv(rows, gemmTile), 1}, [3]int{gemmThreads, 1, 1}, gemmSmem,
+			uint64(ap), uint64(bp), uint64(c.ptr), uint64(rows), uint64(cols), uint64(kp),
+			uint64(mb.ptr), uint64(lrShift), uint64(decayShift), uint64(lim), uint64(nb.ptr))
+	})
 }
 
 // Project computes rows·r on the device (kernels project_i8, project_i32):

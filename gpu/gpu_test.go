@@ -14,6 +14,7 @@ import (
 	"github.com/seed46f70faa/trainproof/gpu"
 	"github.com/seed46f70faa/trainproof/internal/testutil"
 	"github.com/seed46f70faa/trainproof/matmul"
+	"github.com/seed46f70faa/trainproof/model"
 	"github.com/seed46f70faa/trainproof/tensor"
 )
 
@@ -228,4 +229,68 @@ func TestReadRows(t *testing.T) {
 	require.ErrorIs(t, g.ReadRows(db, []int{9}, got[:20]), matmul.ErrShape)
 	require.ErrorIs(t, g.ReadRows(db, []int{1}, got), matmul.ErrShape)
 	require.NoError(t, g.Free(db))
+}
+
+// TestMatMulUpdateEqualsCPU: the weight-gradient GEMM with the SGD update
+// fused into its epilogue (gemm_s8_tc_update) writes DW and the next
+// weights bit for bit as the CPU GEMM followed by model.UpdateRow, on edge
+// shapes, with and without decay, with weights at the clamp limit; both
+// outputs are poisoned before the launch.
+func TestMatMulUpdateEqualsCPU(t *testing.T) {
+	for _, d := range devices(t) {
+		t.Run(d.name, func(t *testing.T) {
+			g := gpu.New(d.dev, d.name)
+			defer g.Close()
+			cpu := matmul.NewCPU()
+			rng := rand.New(rand.NewPCG(17, 19))
+			for _, s := range [][3]int{{1, 1, 1}, {7, 31, 5}, {64, 64, 64}, {65, 70, 63}, {130, 40, 3}} {
+				for _, c := range []struct{ lr, decay, ws int }{{0, 0, 14}, {3, 0, 14}, {1, 12, 14}, {0, 0, 0}} {
+					m, k, n := s[0], s[1], s[2]
+					a, b := randInt8(rng, k, m), randInt8(rng, k, n) // DW = Aᵀ·B, as in a step
+					lim := int64(127) << uint(c.ws)
+					w := tensor.NewInt32(m, n)
+					for i := range w.Data {
+						switch rng.IntN(8) {
+						case 0:
+							w.Data[i] = int32(lim)
+						case 1:
+							w.Data[i] = int32(-lim)
+						default:
+							w.Data[i] = int32(rng.Int64N(2*lim+1) - lim)
+						}
+					}
+					wantDW := tensor.NewInt32(m, n)
+					require.NoError(t, cpu.MatMul(context.Background(), []matmul.Product{{A: cpu.WrapInt8(a), TransA: true, B: cpu.WrapInt8(b), C: cpu.WrapInt32(wantDW)}}))
+					cfg := model.DefaultConfig()
+					cfg.WeightShift, cfg.DecayShift, cfg.LRShift, cfg.LRMaxShift, cfg.LRDecayEvery = c.ws, c.decay, c.lr, c.lr, 0
+					wantNext := tensor.NewInt32(m, n)
+					for i := 0; i < m; i++ {
+						cfg.UpdateRow(1, 0, w.Row(i), wantDW.Row(i), wantNext.Row(i))
+					}
+					da, err := g.UploadInt8(a)
+					require.NoError(t, err)
+					db, err := g.UploadInt8(b)
+					require.NoError(t, err)
+					dw, err := g.UploadInt32(w)
+					require.NoError(t, err)
+					dc, err := g.Alloc(tensor.KindInt32, m, n)
+					require.NoError(t, err)
+					dn, err := g.Alloc(tensor.KindInt32, m, n)
+					require.NoError(t, err)
+					require.NoError(t, g.MatMulUpdate(context.Background(), matmul.Product{A: da, TransA: true, B: db, C: dc}, dw, dn, c.lr, c.decay, lim))
+					gotDW, gotNext := tensor.NewInt32(m, n), tensor.NewInt32(m, n)
+					require.NoError(t, g.DownloadInt32(dc, gotDW))
+					require.NoError(t, g.DownloadInt32(dn, gotNext))
+					require.Equal(t, wantDW.Data, gotDW.Data, "DW, shape %v %+v", s, c)
+					require.Equal(t, wantNext.Data, gotNext.Data, "next weights, shape %v %+v", s, c)
+					bad, err := g.Alloc(tensor.KindInt32, m+1, n)
+					require.NoError(t, err)
+					require.ErrorIs(t, g.MatMulUpdate(context.Background(), matmul.Product{A: da, TransA: true, B: db, C: dc}, dw, bad, c.lr, c.decay, lim), matmul.ErrShape)
+					for _, x := range []matmul.Buffer{da, db, dw, dc, dn, bad} {
+						require.NoError(t, g.Free(x))
+					}
+				}
+			}
+		})
+	}
 }

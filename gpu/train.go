@@ -258,18 +258,15 @@ func (t *Trainer) StepResident(ctx context.Context) (res *Resident, err error) {
 			return nil, err
 		}
 		r.DW = append(r.DW, dw)
-		if err := g.MatMul(ctx, []matmul.Product{{A: a[l-1], TransA: true, B: gr[l-1], C: dw}}); err != nil {
-			return nil, err
-		}
 		nb, err := alloc(tensor.KindInt32, d[l-1], d[l])
 		if err != nil {
 			return nil, err
 		}
 		r.MNext = append(r.MNext, nb)
-		n := d[l-1] * d[l]
+		// DW_l = A_{l−1}ᵀ·G_l with the update fused into the GEMM's epilogue.
 		lim := int64(127) << uint(cfg.WeightShift)
-		if err := t.elemLaunch("update_rows", n, uint64(t.m[l-1].(*buf).ptr), uint64(dw.ptr), uint64(n),
-			uint64(cfg.LRShiftAt(t.step)), uint64(cfg.DecayShift), uint64(lim), uint64(nb.ptr)); err != nil {
+		if err := g.MatMulUpdate(ctx, matmul.Product{A: a[l-1], TransA: true, B: gr[l-1], C: dw}, t.m[l-1], nb,
+			cfg.LRShiftAt(t.step), cfg.DecayShift, lim); err != nil {
 			return nil, err
 		}
 	}

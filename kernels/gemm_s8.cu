@@ -44,18 +44,15 @@ DEVICE void load_stage(unsigned char* smem, int stage, const int8_t* A, const in
   cp_async16(sB + r * SROW + 16 * c, gb, rb < N ? 16 : 0);
 }
 
-// gemm_s8_tc computes C (M×N int32, row stride ldc) = A · Btᵀ where A is M×Kp
-// and Bt is N×Kp, both int8 row-major, Kp a multiple of 32. Launch with
-// 128 threads per block, grid (⌈N/64⌉, ⌈M/64⌉), 2·STAGE_BYTES of dynamic
-// shared memory.
-KERNEL void gemm_s8_tc(const int8_t* A, const int8_t* Bt, int32_t* C, long long M, long long N, long long Kp,
-                       long long ldc) {
-  DYNAMIC_SMEM(smem);
-  long long bn = BID_X, bm = BID_Y;
+// gemm_tile runs the main loop of block (bm, bn) of C = A · Btᵀ (A M×Kp,
+// Bt N×Kp, int8 row-major, Kp a multiple of 32): a 2-stage cp.async
+// pipeline into smem, mma.sync m16n8k32 on the tensor cores. acc receives
+// the calling warp's 32×32 tile; gemm_elem says where its elements go.
+DEVICE void gemm_tile(unsigned char* smem, const int8_t* A, const int8_t* Bt, long long M, long long N, long long Kp,
+                      long long bm, long long bn, int32_t acc[2][4][4]) {
   int warp = TID_X / 32, lane = LANE_ID;
   int wm = warp / 2, wn = warp % 2;  // warp tile (32 rows, 32 columns)
   int g = lane >> 2, q = lane & 3;
-  int32_t acc[2][4][4];
   for (int i = 0; i < 2; i++)
     for (int j = 0; j < 4; j++)
       for (int e = 0; e < 4; e++) acc[i][j][e] = 0;
@@ -87,12 +84,34 @@ KERNEL void gemm_s8_tc(const int8_t* A, const int8_t* Bt, int32_t* C, long long 
       for (int j = 0; j < 4; j++) mma_s8_16832(acc[i][j], af[i], bf[j], acc[i][j]);
     SYNC_THREADS();
   }
-  // Epilogue: c_e sits at row g + 8·(e/2), column 2q + (e%2) of its 16×8 tile.
+}
+
+// gemm_elem is where element e of fragment (i, j) of the calling thread's
+// accumulators sits in C: c_e is at row g + 8·(e/2), column 2q + (e%2) of its
+// 16×8 tile.
+DEVICE void gemm_elem(long long bm, long long bn, int i, int j, int e, long long* row, long long* col) {
+  int warp = TID_X / 32, lane = LANE_ID;
+  int wm = warp / 2, wn = warp % 2;
+  int g = lane >> 2, q = lane & 3;
+  *row = bm * BM + wm * 32 + i * 16 + g + 8 * (e / 2);
+  *col = bn * BN + wn * 32 + j * 8 + 2 * q + (e % 2);
+}
+
+// gemm_s8_tc computes C (M×N int32, row stride ldc) = A · Btᵀ where A is M×Kp
+// and Bt is N×Kp, both int8 row-major, Kp a multiple of 32. Launch with
+// 128 threads per block, grid (⌈N/64⌉, ⌈M/64⌉), 2·STAGE_BYTES of dynamic
+// shared memory.
+KERNEL void gemm_s8_tc(const int8_t* A, const int8_t* Bt, int32_t* C, long long M, long long N, long long Kp,
+                       long long ldc) {
+  DYNAMIC_SMEM(smem);
+  long long bn = BID_X, bm = BID_Y;
+  int32_t acc[2][4][4];
+  gemm_tile(smem, A, Bt, M, N, Kp, bm, bn, acc);
   for (int i = 0; i < 2; i++)
     for (int j = 0; j < 4; j++)
       for (int e = 0; e < 4; e++) {
-        long long row = bm * BM + wm * 32 + i * 16 + g + 8 * (e / 2);
-        long long col = bn * BN + wn * 32 + j * 8 + 2 * q + (e % 2);
+        long long row, col;
+        gemm_elem(bm, bn, i, j, e, &row, &col);
         if (row < M && col < N) C[row * ldc + col] = acc[i][j][e];
       }
 }

@@ -79,12 +79,34 @@ KERNEL void back_act_rows(const int32_t* d, const int32_t* z, long long rows, lo
     out[r * cols + j] = zr[j] > 0 ? (int8_t)clampll(round_shift(d[r * cols + j], s), -127, 127) : 0;
 }
 
-// update_rows: SGD on master weights (model.UpdateRow) for n elements.
-KERNEL void update_rows(const int32_t* m, const int32_t* dw, long long n, long long lr_shift, long long decay_shift,
-                        long long lim, int32_t* out) {
-  for (long long i = (long long)BID_X * BDIM_X + TID_X; i < n; i += (long long)GDIM_X * BDIM_X) {
-    long long x = (long long)m[i] - round_shift(dw[i], (int)lr_shift);
-    if (decay_shift > 0) x -= round_shift(m[i], (int)decay_shift);
-    out[i] = (int32_t)clampll(x, -lim, lim);
-  }
+// update_one is model.UpdateRow for one element.
+DEVICE int32_t update_one(int32_t m, int32_t dw, long long lr_shift, long long decay_shift, long long lim) {
+  long long x = (long long)m - round_shift(dw, (int)lr_shift);
+  if (decay_shift > 0) x -= round_shift(m, (int)decay_shift);
+  return (int32_t)clampll(x, -lim, lim);
+}
+
+// gemm_s8_tc_update is gemm_s8_tc for a weight gradient DW = A · Btᵀ
+// (M×N, row stride N) with the SGD update fused into its epilogue: besides
+// DW it writes m_out = update_one(m_in, DW) for the same elements (m_in and
+// m_out M×N), so the update reads no DW back from memory and needs no
+// launch of its own. Launch as gemm_s8_tc.
+KERNEL void gemm_s8_tc_update(const int8_t* A, const int8_t* Bt, int32_t* C, long long M, long long N, long long Kp,
+                              const int32_t* m_in, long long lr_shift, long long decay_shift, long long lim,
+                              int32_t* m_out) {
+  DYNAMIC_SMEM(smem);
+  long long bn = BID_X, bm = BID_Y;
+  int32_t acc[2][4][4];
+  gemm_tile(smem, A, Bt, M, N, Kp, bm, bn, acc);
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 4; j++)
+      for (int e = 0; e < 4; e++) {
+        long long row, col;
+        gemm_elem(bm, bn, i, j, e, &row, &col);
+        if (row < M && col < N) {
+          long long at = row * N + col;
+          C[at] = acc[i][j][e];
+          m_out[at] = update_one(m_in[at], acc[i][j][e], lr_shift, decay_shift, lim);
+        }
+      }
 }

@@ -49,6 +49,11 @@ void t_hash_rows(const uint64_t* a) {
   hash_rows(arg<const unsigned char*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2]),
             arg<const unsigned char*>(a[3]), arg<long long>(a[4]), arg<unsigned char*>(a[5]));
 }
+void t_gemm_s8_tc_update(const uint64_t* a) {
+  gemm_s8_tc_update(arg<const int8_t*>(a[0]), arg<const int8_t*>(a[1]), arg<int32_t*>(a[2]), arg<long long>(a[3]),
+                    arg<long long>(a[4]), arg<long long>(a[5]), arg<const int32_t*>(a[6]), arg<long long>(a[7]),
+                    arg<long long>(a[8]), arg<long long>(a[9]), arg<int32_t*>(a[10]));
+}
 void t_fill_u8(const uint64_t* a) { fill_u8(arg<unsigned char*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2])); }
 void t_view_rows(const uint64_t* a) {
   view_rows(arg<const int32_t*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2]), arg<int8_t*>(a[3]));
@@ -63,10 +68,6 @@ void t_loss_grad_rows(const uint64_t* a) {
 void t_back_act_rows(const uint64_t* a) {
   back_act_rows(arg<const int32_t*>(a[0]), arg<const int32_t*>(a[1]), arg<long long>(a[2]), arg<long long>(a[3]),
                 arg<long long>(a[4]), arg<int8_t*>(a[5]));
-}
-void t_update_rows(const uint64_t* a) {
-  update_rows(arg<const int32_t*>(a[0]), arg<const int32_t*>(a[1]), arg<long long>(a[2]), arg<long long>(a[3]),
-              arg<long long>(a[4]), arg<long long>(a[5]), arg<int32_t*>(a[6]));
 }
 void t_kat_mma(const uint64_t* a) {
   kat_mma(arg<const int8_t*>(a[0]), arg<const int8_t*>(a[1]), arg<int32_t*>(a[2]), arg<int32_t*>(a[3]));
@@ -97,7 +98,7 @@ const Entry kernels[] = {
     {"act_rows", 4, t_act_rows},
     {"loss_grad_rows", 6, t_loss_grad_rows},
     {"back_act_rows", 6, t_back_act_rows},
-    {"update_rows", 7, t_update_rows},
+    {"gemm_s8_tc_update", 11, t_gemm_s8_tc_update},
     // The emulator's own tests (kernels/emu/selftest.cu).
     {"kat_mma", 4, t_kat_mma},
     {"kat_shfl", 1, t_kat_shfl},
