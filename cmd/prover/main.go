@@ -20,6 +20,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,6 +29,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/consensys/gnark/backend/groth16"
 	"github.com/consensys/gnark/logger"
 
 	"github.com/seed46f70faa/trainproof/bundle"
@@ -437,8 +439,15 @@ func ceremonyCmd(args []string) {
 	}
 }
 
-// writeKeys writes matmul.pk, matmul.vk and Verifier.sol.
-func writeKeys(k *snark.Keys, out string) {
+// keyPair is what both kinds of Groth16 keys offer for writing.
+type keyPair interface {
+	MarshalPK() ([]byte, error)
+	MarshalVK() ([]byte, error)
+}
+
+// writeKeyFiles writes stem.pk, stem.vk, the exported Solidity verifier
+// (Verifier.sol) and any extra files into out.
+func writeKeyFiles(k keyPair, vk groth16.VerifyingKey, stem, out string, extra map[string][]byte) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		cli.Fatalf(name, 2, "%v", err)
 	}
@@ -446,20 +455,25 @@ func writeKeys(k *snark.Keys, out string) {
 	if err != nil {
 		cli.Fatalf(name, 1, "%v", err)
 	}
-	vk, err := k.MarshalVK()
+	vkb, err := k.MarshalVK()
 	if err != nil {
 		cli.Fatalf(name, 1, "%v", err)
 	}
 	var sol bytes.Buffer
-	if err := k.VK.ExportSolidity(&sol); err != nil {
+	if err := vk.ExportSolidity(&sol); err != nil {
 		cli.Fatalf(name, 1, "%v", err)
 	}
-	for f, b := range map[string][]byte{"matmul.pk": pk, "matmul.vk": vk, "Verifier.sol": sol.Bytes()} {
+	files := map[string][]byte{stem + ".pk": pk, stem + ".vk": vkb, "Verifier.sol": sol.Bytes()}
+	maps.Copy(files, extra)
+	for f, b := range files {
 		if err := os.WriteFile(filepath.Join(out, f), b, 0o644); err != nil {
 			cli.Fatalf(name, 2, "%v", err)
 		}
 	}
 }
+
+// writeKeys writes matmul.pk, matmul.vk and Verifier.sol.
+func writeKeys(k *snark.Keys, out string) { writeKeyFiles(k, k.VK, "matmul", out, nil) }
 
 func setupCmd(args []string) {
 	def := model.DefaultConfig()
@@ -538,28 +552,8 @@ func setupStep(shape snark.StepShape, out string) {
 
 // writeStepKeys writes step.pk, step.vk, Verifier.sol and its StepChain.sol wrapper.
 func writeStepKeys(k *snark.StepKeys, out string) {
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		cli.Fatalf(name, 2, "%v", err)
-	}
-	pk, err := k.MarshalPK()
-	if err != nil {
-		cli.Fatalf(name, 1, "%v", err)
-	}
-	vk, err := k.MarshalVK()
-	if err != nil {
-		cli.Fatalf(name, 1, "%v", err)
-	}
-	var sol bytes.Buffer
-	if err := k.VK.ExportSolidity(&sol); err != nil {
-		cli.Fatalf(name, 1, "%v", err)
-	}
-	files := map[string][]byte{"step.pk": pk, "step.vk": vk, "Verifier.sol": sol.Bytes(),
-		"StepChain.sol": []byte(snark.StepChainSolidity(len(k.Shape.Config.Dims()) - 1))}
-	for f, b := range files {
-		if err := os.WriteFile(filepath.Join(out, f), b, 0o644); err != nil {
-			cli.Fatalf(name, 2, "%v", err)
-		}
-	}
+	writeKeyFiles(k, k.VK, "step", out, map[string][]byte{
+		"StepChain.sol": []byte(snark.StepChainSolidity(len(k.Shape.Config.Dims()) - 1))})
 }
 
 // trainSuccinct trains steps on the CPU and proves each with the step

@@ -8,26 +8,18 @@ package evm
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
-	"strings"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/backend/groth16"
 	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/consensys/gnark/backend/witness"
 	"github.com/ethereum/go-ethereum"
-	"github.com/ethereum/go-ethereum/accounts/abi"
-	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/types"
-	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/ethclient/simulated"
 )
 
 // Result is what running the exported Solidity verifier on a simulated
@@ -62,54 +54,21 @@ func FindSolc(dir string) (string, error) {
 // input (which must revert).
 func Verify(solc string, vk groth16.VerifyingKey, proof groth16.Proof, public witness.Witness) (Result, error) {
 	var res Result
-	dir, err := os.MkdirTemp("", "trainproof-evm")
-	if err != nil {
-		return res, err
-	}
-	defer os.RemoveAll(dir)
 	var src bytes.Buffer
 	if err := vk.ExportSolidity(&src); err != nil {
 		return res, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "Verifier.sol"), src.Bytes(), 0o644); err != nil {
-		return res, err
-	}
-	cmd := exec.Command(solc, "--optimize", "--bin", "--abi", "-o", dir, filepath.Join(dir, "Verifier.sol"))
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return res, fmt.Errorf("evm: solc: %v: %s", err, out)
-	}
-	var code, abiJSON []byte
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		switch {
-		case strings.HasSuffix(e.Name(), "_Verifier.bin"):
-			code, err = os.ReadFile(filepath.Join(dir, e.Name()))
-		case strings.HasSuffix(e.Name(), "_Verifier.abi"):
-			abiJSON, err = os.ReadFile(filepath.Join(dir, e.Name()))
-		}
-		if err != nil {
-			return res, err
-		}
-	}
-	if code == nil || abiJSON == nil {
-		return res, errors.New("evm: solc wrote no Verifier contract")
-	}
-	parsed, err := abi.JSON(bytes.NewReader(abiJSON))
+	cs, err := compile(solc, map[string][]byte{"Verifier.sol": src.Bytes()}, "Verifier")
 	if err != nil {
 		return res, err
 	}
-	key, err := crypto.GenerateKey()
+	c, err := newChain()
 	if err != nil {
 		return res, err
 	}
-	from := crypto.PubkeyToAddress(key.PublicKey)
-	sim := simulated.NewBackend(types.GenesisAlloc{from: {Balance: new(big.Int).Lsh(big.NewInt(1), 100)}})
-	defer sim.Close()
-	client := sim.Client()
-	bin := common.FromHex(strings.TrimSpace(string(code)))
-	res.Contract = len(bin)
-	addr, err := deploy(client, sim, key, bin)
+	defer c.Close()
+	res.Contract = len(cs["Verifier"].bin)
+	addr, err := c.deploy(cs["Verifier"].bin)
 	if err != nil {
 		return res, err
 	}
@@ -132,15 +91,15 @@ func Verify(solc string, vk groth16.VerifyingKey, proof groth16.Proof, public wi
 		for i, x := range in {
 			arr.Index(i).Set(reflect.ValueOf(x))
 		}
-		data, err := parsed.Pack("verifyProof", pb, arr.Interface())
+		data, err := cs["Verifier"].abi.Pack("verifyProof", pb, arr.Interface())
 		if err != nil {
 			return 0, err
 		}
-		msg := ethereum.CallMsg{From: from, To: &addr, Data: data}
-		if _, err := client.CallContract(context.Background(), msg, nil); err != nil {
+		msg := ethereum.CallMsg{From: c.from, To: &addr, Data: data}
+		if _, err := c.client.CallContract(context.Background(), msg, nil); err != nil {
 			return 0, err
 		}
-		return client.EstimateGas(context.Background(), msg)
+		return c.client.EstimateGas(context.Background(), msg)
 	}
 	if res.Gas, err = call(proofBytes, inputs); err != nil {
 		return res, fmt.Errorf("evm: the EVM verifier rejected an honest proof: %w", err)
@@ -154,37 +113,4 @@ func Verify(solc string, vk groth16.VerifyingKey, proof groth16.Proof, public wi
 	_, err = call(proofBytes, badIn)
 	res.TamperedInputReverts = err != nil
 	return res, nil
-}
-
-func deploy(client simulated.Client, sim *simulated.Backend, key *ecdsa.PrivateKey, code []byte) (common.Address, error) {
-	ctx := context.Background()
-	from := crypto.PubkeyToAddress(key.PublicKey)
-	nonce, err := client.PendingNonceAt(ctx, from)
-	if err != nil {
-		return common.Address{}, err
-	}
-	price, err := client.SuggestGasPrice(ctx)
-	if err != nil {
-		return common.Address{}, err
-	}
-	chain, err := client.ChainID(ctx)
-	if err != nil {
-		return common.Address{}, err
-	}
-	tx, err := types.SignTx(types.NewContractCreation(nonce, big.NewInt(0), 10_000_000, price, code), types.NewEIP155Signer(chain), key)
-	if err != nil {
-		return common.Address{}, err
-	}
-	if err := client.SendTransaction(ctx, tx); err != nil {
-		return common.Address{}, err
-	}
-	sim.Commit()
-	rc, err := client.TransactionReceipt(ctx, tx.Hash())
-	if err != nil {
-		return common.Address{}, err
-	}
-	if rc.Status != types.ReceiptStatusSuccessful {
-		return common.Address{}, errors.New("evm: verifier deployment failed")
-	}
-	return rc.ContractAddress, nil
 }
