@@ -98,34 +98,49 @@ func open(magic string, in []byte, limit int) (MatMulShape, []byte, error) {
 	return s, in[head : len(in)-32], nil
 }
 
+// body is gnark's encoding of a key, an envelope's body.
+func body(w io.WriterTo) ([]byte, error) {
+	var b bytes.Buffer
+	_, err := w.WriteTo(&b)
+	return b.Bytes(), err
+}
+
+// readVK and readPK decode an envelope's body.
+func readVK(b []byte) (groth16.VerifyingKey, error) {
+	vk := groth16.NewVerifyingKey(ecc.BN254)
+	if _, err := vk.ReadFrom(bytes.NewReader(b)); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+	}
+	return vk, nil
+}
+
+func readPK(b []byte) (groth16.ProvingKey, error) {
+	pk := groth16.NewProvingKey(ecc.BN254)
+	if _, err := pk.ReadFrom(bytes.NewReader(b)); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+	}
+	return pk, nil
+}
+
 // MarshalVK and MarshalPK encode keys in their envelopes.
 func (k *Keys) MarshalVK() ([]byte, error) {
-	var b bytes.Buffer
-	if _, err := k.VK.WriteTo(&b); err != nil {
-		return nil, err
-	}
-	return seal("TPVK", k.Shape, b.Bytes()), nil
+	b, err := body(k.VK)
+	return seal("TPVK", k.Shape, b), err
 }
 
 func (k *Keys) MarshalPK() ([]byte, error) {
-	var b bytes.Buffer
-	if _, err := k.PK.WriteTo(&b); err != nil {
-		return nil, err
-	}
-	return seal("TPPK", k.Shape, b.Bytes()), nil
+	b, err := body(k.PK)
+	return seal("TPPK", k.Shape, b), err
 }
 
 // ParseVK decodes a verifying key.
 func ParseVK(in []byte) (MatMulShape, groth16.VerifyingKey, error) {
-	s, body, err := open("TPVK", in, MaxVerifyingKey)
+	s, b, err := open("TPVK", in, MaxVerifyingKey)
 	if err != nil {
 		return s, nil, err
 	}
-	vk := groth16.NewVerifyingKey(ecc.BN254)
-	if _, err := vk.ReadFrom(bytes.NewReader(body)); err != nil {
-		return s, nil, fmt.Errorf("%w: %v", ErrKey, err)
-	}
-	return s, vk, nil
+	vk, err := readVK(b)
+	return s, vk, err
 }
 
 // LoadProver reads a proving key and recompiles the circuit it belongs to.
@@ -134,13 +149,13 @@ func LoadProver(path string) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, body, err := open("TPPK", in, MaxProvingKey)
+	s, b, err := open("TPPK", in, MaxProvingKey)
 	if err != nil {
 		return nil, err
 	}
-	pk := groth16.NewProvingKey(ecc.BN254)
-	if _, err := pk.ReadFrom(bytes.NewReader(body)); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+	pk, err := readPK(b)
+	if err != nil {
+		return nil, err
 	}
 	cs, err := Compile(s)
 	if err != nil {

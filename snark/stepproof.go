@@ -129,32 +129,23 @@ func openStep(magic string, in []byte, limit int) (StepShape, []byte, error) {
 
 // MarshalVK and MarshalPK encode the keys in their envelopes.
 func (k *StepKeys) MarshalVK() ([]byte, error) {
-	var b bytes.Buffer
-	if _, err := k.VK.WriteTo(&b); err != nil {
-		return nil, err
-	}
-	return sealStep("TSVK", k.Shape, b.Bytes()), nil
+	b, err := body(k.VK)
+	return sealStep("TSVK", k.Shape, b), err
 }
 
 func (k *StepKeys) MarshalPK() ([]byte, error) {
-	var b bytes.Buffer
-	if _, err := k.PK.WriteTo(&b); err != nil {
-		return nil, err
-	}
-	return sealStep("TSPK", k.Shape, b.Bytes()), nil
+	b, err := body(k.PK)
+	return sealStep("TSPK", k.Shape, b), err
 }
 
 // ParseStepVK decodes a step verifying key.
 func ParseStepVK(in []byte) (StepShape, groth16.VerifyingKey, error) {
-	s, body, err := openStep("TSVK", in, MaxVerifyingKey)
+	s, b, err := openStep("TSVK", in, MaxVerifyingKey)
 	if err != nil {
 		return s, nil, err
 	}
-	vk := groth16.NewVerifyingKey(ecc.BN254)
-	if _, err := vk.ReadFrom(bytes.NewReader(body)); err != nil {
-		return s, nil, fmt.Errorf("%w: %v", ErrKey, err)
-	}
-	return s, vk, nil
+	vk, err := readVK(b)
+	return s, vk, err
 }
 
 // LoadStepProver reads a step proving key and recompiles its circuit.
@@ -163,13 +154,13 @@ func LoadStepProver(path string) (*StepKeys, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, body, err := openStep("TSPK", in, MaxProvingKey)
+	s, b, err := openStep("TSPK", in, MaxProvingKey)
 	if err != nil {
 		return nil, err
 	}
-	pk := groth16.NewProvingKey(ecc.BN254)
-	if _, err := pk.ReadFrom(bytes.NewReader(body)); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+	pk, err := readPK(b)
+	if err != nil {
+		return nil, err
 	}
 	cs, err := CompileStep(s)
 	if err != nil {
