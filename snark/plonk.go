@@ -6,6 +6,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark/backend/plonk"
+	"github.com/consensys/gnark/backend/witness"
 	"github.com/consensys/gnark/constraint"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/scs"
@@ -30,31 +31,38 @@ func PlonkDevSetup(s MatMulShape) (*PlonkKeys, error) {
 	if err != nil {
 		return nil, err
 	}
-	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), scs.NewBuilder, c)
-	if err != nil {
-		return nil, err
-	}
-	srs, lagrange, err := unsafekzg.NewSRS(ccs)
-	if err != nil {
-		return nil, err
-	}
-	pk, vk, err := plonk.Setup(ccs, srs, lagrange)
+	ccs, pk, vk, err := plonkDevSetup(c)
 	if err != nil {
 		return nil, err
 	}
 	return &PlonkKeys{Shape: s, CS: ccs, PK: pk, VK: vk}, nil
 }
 
-// PlonkProve proves a unit's witness with PLONK and returns the proof bytes.
-func (k *PlonkKeys) PlonkProve(w *MatMulWitness) ([]byte, error) {
-	if w.Shape != k.Shape {
-		return nil, fmt.Errorf("snark: witness of shape %+v for keys of %+v", w.Shape, k.Shape)
+// plonkDevSetup compiles a circuit for PLONK and sets it up with a locally
+// made, insecure KZG SRS.
+func plonkDevSetup(c frontend.Circuit) (constraint.ConstraintSystem, plonk.ProvingKey, plonk.VerifyingKey, error) {
+	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), scs.NewBuilder, c)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	full, err := frontend.NewWitness(w.Assignment(), ecc.BN254.ScalarField())
+	srs, lagrange, err := unsafekzg.NewSRS(ccs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pk, vk, err := plonk.Setup(ccs, srs, lagrange)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return ccs, pk, vk, nil
+}
+
+// plonkProve proves a full assignment and returns the proof bytes.
+func plonkProve(ccs constraint.ConstraintSystem, pk plonk.ProvingKey, assignment frontend.Circuit) ([]byte, error) {
+	full, err := frontend.NewWitness(assignment, ecc.BN254.ScalarField())
 	if err != nil {
 		return nil, err
 	}
-	proof, err := plonk.Prove(k.CS, k.PK, full)
+	proof, err := plonk.Prove(ccs, pk, full)
 	if err != nil {
 		return nil, err
 	}
@@ -65,22 +73,35 @@ func (k *PlonkKeys) PlonkProve(w *MatMulWitness) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// PlonkVerify checks a PLONK proof against the three roots and the
-// miner's digest.
-func (k *PlonkKeys) PlonkVerify(proofBytes []byte, roots [3]frontend.Variable, miner frontend.Variable) error {
+// plonkVerify checks proof bytes against a public witness.
+func plonkVerify(vk plonk.VerifyingKey, proofBytes []byte, pub witness.Witness) error {
 	proof := plonk.NewProof(ecc.BN254)
 	if _, err := proof.ReadFrom(bytes.NewReader(proofBytes)); err != nil {
 		return fmt.Errorf("%w: %v", ErrFormat, err)
 	}
+	if err := plonk.Verify(proof, vk, pub); err != nil {
+		return fmt.Errorf("%w: %v", ErrProof, err)
+	}
+	return nil
+}
+
+// PlonkProve proves a unit's witness with PLONK and returns the proof bytes.
+func (k *PlonkKeys) PlonkProve(w *MatMulWitness) ([]byte, error) {
+	if w.Shape != k.Shape {
+		return nil, fmt.Errorf("snark: witness of shape %+v for keys of %+v", w.Shape, k.Shape)
+	}
+	return plonkProve(k.CS, k.PK, w.Assignment())
+}
+
+// PlonkVerify checks a PLONK proof against the three roots and the
+// miner's digest.
+func (k *PlonkKeys) PlonkVerify(proofBytes []byte, roots [3]frontend.Variable, miner frontend.Variable) error {
 	pub, err := frontend.NewWitness(&MatMulCircuit{RootA: roots[0], RootB: roots[1], RootC: roots[2], Miner: miner},
 		ecc.BN254.ScalarField(), frontend.PublicOnly())
 	if err != nil {
 		return err
 	}
-	if err := plonk.Verify(proof, k.VK, pub); err != nil {
-		return fmt.Errorf("%w: %v", ErrProof, err)
-	}
-	return nil
+	return plonkVerify(k.VK, proofBytes, pub)
 }
 
 // PlonkStepKeys are PLONK keys of one step-circuit shape.
@@ -97,15 +118,7 @@ func PlonkDevSetupStep(s StepShape) (*PlonkStepKeys, error) {
 	if err != nil {
 		return nil, err
 	}
-	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), scs.NewBuilder, c)
-	if err != nil {
-		return nil, err
-	}
-	srs, lagrange, err := unsafekzg.NewSRS(ccs)
-	if err != nil {
-		return nil, err
-	}
-	pk, vk, err := plonk.Setup(ccs, srs, lagrange)
+	ccs, pk, vk, err := plonkDevSetup(c)
 	if err != nil {
 		return nil, err
 	}
@@ -121,33 +134,14 @@ func (k *PlonkStepKeys) Prove(w *StepWitness) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	full, err := frontend.NewWitness(a, ecc.BN254.ScalarField())
-	if err != nil {
-		return nil, err
-	}
-	proof, err := plonk.Prove(k.CS, k.PK, full)
-	if err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	if _, err := proof.WriteTo(&b); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return plonkProve(k.CS, k.PK, a)
 }
 
 // Verify checks a PLONK step proof against a statement.
 func (k *PlonkStepKeys) Verify(proofBytes []byte, st *StepStatement) error {
-	proof := plonk.NewProof(ecc.BN254)
-	if _, err := proof.ReadFrom(bytes.NewReader(proofBytes)); err != nil {
-		return fmt.Errorf("%w: %v", ErrFormat, err)
-	}
 	pub, err := st.PublicWitness(k.Shape)
 	if err != nil {
 		return err
 	}
-	if err := plonk.Verify(proof, k.VK, pub); err != nil {
-		return fmt.Errorf("%w: %v", ErrProof, err)
-	}
-	return nil
+	return plonkVerify(k.VK, proofBytes, pub)
 }
