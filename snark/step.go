@@ -232,7 +232,9 @@ func (c *StepCircuit) Define(api frontend.API) error {
 		api.AssertIsEqual(node, root)
 	}
 
-	// The seed binds every public input; challenge vectors follow from it.
+	// Context binds the private statement values; the seed binds all of the
+	// statement but PreCommit and Nonce, which come after the answers; the
+	// challenge vectors follow from the seed.
 	inner := append([]frontend.Variable{c.Task, c.Step, c.Data, c.Batch, c.Acts}, c.DW...)
 	api.AssertIsEqual(long(append(append([]frontend.Variable(nil), inner...), c.PreCommit, c.Nonce)...), c.Context)
 	seed := long(append(append(append(inner, c.Miner), c.M...), c.MNext...)...)
