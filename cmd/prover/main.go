@@ -364,6 +364,13 @@ func ceremonyCmd(args []string) {
 		}
 		return b
 	}
+	open := func() *snark.Ceremony {
+		c, err := snark.OpenCeremony(*dir)
+		if err != nil {
+			cli.Fatalf(name, 2, "%v", err)
+		}
+		return c
+	}
 	switch args[0] {
 	case "init":
 		if *trainKeys {
@@ -384,39 +391,27 @@ func ceremonyCmd(args []string) {
 		}
 		fmt.Printf("ceremony for %dx%dx%d units, %d samples, in %s: pass it to the first contributor\n", *n, *n, *n, *samples, *dir)
 	case "contribute":
-		c, err := snark.OpenCeremony(*dir)
-		if err != nil {
-			cli.Fatalf(name, 2, "%v", err)
-		}
+		c := open()
 		f, err := c.Contribute()
 		if err != nil {
 			cli.Fatalf(name, 1, "%v", err)
 		}
 		fmt.Printf("phase %d contribution written to %s; your randomness is gone with this process\n", c.Phase(), f)
 	case "verify":
-		c, err := snark.OpenCeremony(*dir)
-		if err != nil {
-			cli.Fatalf(name, 2, "%v", err)
-		}
+		c := open()
 		n, err := c.Verify()
 		if err != nil {
 			cli.Fatalf(name, 1, "%v", err)
 		}
 		fmt.Printf("phase %d: %d contributions verified\n", c.Phase(), n)
 	case "seal":
-		c, err := snark.OpenCeremony(*dir)
-		if err != nil {
-			cli.Fatalf(name, 2, "%v", err)
-		}
+		c := open()
 		if err := c.SealPhase1(beaconBytes()); err != nil {
 			cli.Fatalf(name, 1, "%v", err)
 		}
 		fmt.Println("phase 1 verified and sealed; phase 2 is open for contributions")
 	case "finalize":
-		c, err := snark.OpenCeremony(*dir)
-		if err != nil {
-			cli.Fatalf(name, 2, "%v", err)
-		}
+		c := open()
 		if *out == "" {
 			cli.Fatalf(name, 2, "finalize needs --out DIR")
 		}
