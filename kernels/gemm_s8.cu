@@ -47,7 +47,7 @@ DEVICE void load_stage(unsigned char* smem, int stage, const int8_t* A, const in
 // gemm_tile runs the main loop of block (bm, bn) of C = A · Btᵀ (A M×Kp,
 // Bt N×Kp, int8 row-major, Kp a multiple of 32): a 2-stage cp.async
 // pipeline into smem, mma.sync m16n8k32 on the tensor cores. acc receives
-// the calling warp's 32×32 tile; gemm_elem says where its elements go.
+// the calling warp's 32×32 tile; gemm_epilogue walks its elements.
 DEVICE void gemm_tile(unsigned char* smem, const int8_t* A, const int8_t* Bt, long long M, long long N, long long Kp,
                       long long bm, long long bn, int32_t acc[2][4][4]) {
   int warp = TID_X / 32, lane = LANE_ID;
@@ -86,15 +86,21 @@ DEVICE void gemm_tile(unsigned char* smem, const int8_t* A, const int8_t* Bt, lo
   }
 }
 
-// gemm_elem is where element e of fragment (i, j) of the calling thread's
-// accumulators sits in C: c_e is at row g + 8·(e/2), column 2q + (e%2) of its
-// 16×8 tile.
-DEVICE void gemm_elem(long long bm, long long bn, int i, int j, int e, long long* row, long long* col) {
+// gemm_epilogue calls f(row, col, value) for every element of the calling
+// warp's accumulators that lies inside the M×N result: c_e of fragment
+// (i, j) is at row g + 8·(e/2), column 2q + (e%2) of its 16×8 tile.
+template <typename F>
+DEVICE void gemm_epilogue(long long bm, long long bn, long long M, long long N, int32_t acc[2][4][4], F f) {
   int warp = TID_X / 32, lane = LANE_ID;
   int wm = warp / 2, wn = warp % 2;
   int g = lane >> 2, q = lane & 3;
-  *row = bm * BM + wm * 32 + i * 16 + g + 8 * (e / 2);
-  *col = bn * BN + wn * 32 + j * 8 + 2 * q + (e % 2);
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 4; j++)
+      for (int e = 0; e < 4; e++) {
+        long long row = bm * BM + wm * 32 + i * 16 + g + 8 * (e / 2);
+        long long col = bn * BN + wn * 32 + j * 8 + 2 * q + (e % 2);
+        if (row < M && col < N) f(row, col, acc[i][j][e]);
+      }
 }
 
 // gemm_s8_tc computes C (M×N int32, row stride ldc) = A · Btᵀ where A is M×Kp
@@ -107,13 +113,7 @@ KERNEL void gemm_s8_tc(const int8_t* A, const int8_t* Bt, int32_t* C, long long 
   long long bn = BID_X, bm = BID_Y;
   int32_t acc[2][4][4];
   gemm_tile(smem, A, Bt, M, N, Kp, bm, bn, acc);
-  for (int i = 0; i < 2; i++)
-    for (int j = 0; j < 4; j++)
-      for (int e = 0; e < 4; e++) {
-        long long row, col;
-        gemm_elem(bm, bn, i, j, e, &row, &col);
-        if (row < M && col < N) C[row * ldc + col] = acc[i][j][e];
-      }
+  gemm_epilogue(bm, bn, M, N, acc, [&](long long row, long long col, int32_t v) { C[row * ldc + col] = v; });
 }
 
 // Arithmetic in F_p, p = 2^61 − 1 (the Freivalds field, package field).

@@ -98,15 +98,9 @@ KERNEL void gemm_s8_tc_update(const int8_t* A, const int8_t* Bt, int32_t* C, lon
   long long bn = BID_X, bm = BID_Y;
   int32_t acc[2][4][4];
   gemm_tile(smem, A, Bt, M, N, Kp, bm, bn, acc);
-  for (int i = 0; i < 2; i++)
-    for (int j = 0; j < 4; j++)
-      for (int e = 0; e < 4; e++) {
-        long long row, col;
-        gemm_elem(bm, bn, i, j, e, &row, &col);
-        if (row < M && col < N) {
-          long long at = row * N + col;
-          C[at] = acc[i][j][e];
-          m_out[at] = update_one(m_in[at], acc[i][j][e], lr_shift, decay_shift, lim);
-        }
-      }
+  gemm_epilogue(bm, bn, M, N, acc, [&](long long row, long long col, int32_t v) {
+    long long at = row * N + col;
+    C[at] = v;
+    m_out[at] = update_one(m_in[at], v, lr_shift, decay_shift, lim);
+  });
 }
