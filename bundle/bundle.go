@@ -1,9 +1,10 @@
 // Package bundle encodes and decodes trainproof proof bundles.
 //
 // A bundle is what a miner hands in for one step of a work unit: the task, the
-// step's commitments, the answers to the Freivalds challenges, the opened
-// rows (sampled variant) or every matrix (full variant), and the miner's
-// ed25519 signature. The byte layout is specified in docs/PROTOCOL.md.
+// step's commitments, the matrices the protocol opens whole, the opened rows
+// of the others (sampled variant) or every matrix (full variant), and the
+// miner's ed25519 signature. The byte layout is specified in docs/PROTOCOL.md
+// (protocol version 2; version 1 bundles are refused with ErrVersion).
 //
 // The encoding is canonical: every length follows from the task, so there is
 // exactly one encoding of a bundle, and Decode rejects anything else. Decode
@@ -22,7 +23,6 @@ import (
 	"math/bits"
 
 	"github.com/seed46f70faa/trainproof/commit"
-	"github.com/seed46f70faa/trainproof/field"
 	"github.com/seed46f70faa/trainproof/model"
 	"github.com/seed46f70faa/trainproof/protocol"
 )
@@ -31,7 +31,7 @@ import (
 const Magic = "TPB\x01"
 
 // Version is the format version this package writes and reads.
-const Version uint16 = 1
+const Version uint16 = 2
 
 // MaxSize is the default limit on an encoded bundle (2 GiB).
 const MaxSize = 2 << 30
@@ -40,8 +40,8 @@ const MaxSize = 2 << 30
 type Variant uint8
 
 const (
-	Sampled Variant = 1 // roots, answers and the openings of sampled rows
-	Full    Variant = 2 // roots, answers and every matrix in full
+	Sampled Variant = 1 // roots, the Whole matrices, and the openings of sampled rows of the others
+	Full    Variant = 2 // roots and every matrix in full
 )
 
 func (v Variant) String() string {
@@ -56,6 +56,9 @@ func (v Variant) String() string {
 
 // ErrFormat reports bytes that are not a well-formed bundle.
 var ErrFormat = errors.New("bundle: malformed")
+
+// ErrVersion reports a bundle of another protocol version (it wraps ErrFormat).
+var ErrVersion = fmt.Errorf("%w: unsupported protocol version", ErrFormat)
 
 // ErrTooLarge reports a bundle larger than the configured limit.
 var ErrTooLarge = errors.New("bundle: too large")
@@ -80,17 +83,17 @@ type Bundle struct {
 	Step    uint64
 	Prev    commit.Hash   // the previous step's root (zero at step 0)
 	Roots   []commit.Hash // one per matrix, plan order
-	Answers []protocol.Answer
-	Nonce   [32]byte // beacon mode: the nonce the rows were sampled with
+	Nonce   [32]byte      // beacon mode: the nonce the rows were sampled with
 
 	// Sampled: Open[m][k] is the opening of matrix m at its group's k-th
-	// sampled row (nil for matrices that are not committed).
+	// sampled row (nil for matrices that are not opened by rows: derived or
+	// Whole).
 	Open [][]Opening
-	// Full: Data[m] is matrix m's canonical bytes, all rows (nil for
-	// matrices that are not committed).
+	// Data[m] is matrix m's canonical bytes, all rows: every committed
+	// matrix in a full bundle, the Whole ones in a sampled bundle (nil
+	// otherwise).
 	Data [][]byte
-	// Train: the training examples of the opened batch rows (sampled) or of
-	// every batch row (full), in row order.
+	// Train: the training example of every batch row, in row order.
 	Examples []Example
 
 	PublicKey ed25519.PublicKey
@@ -100,15 +103,19 @@ type Bundle struct {
 // ImageBytes is the size of one Fashion-MNIST image.
 const ImageBytes = 28 * 28
 
-// batchRows is the number of example openings the bundle carries.
-func batchRows(b *Bundle, plan *protocol.Plan) int {
+// batchRows is the number of example openings the bundle carries: every
+// batch row (the batch matrices are Whole in both variants).
+func batchRows(plan *protocol.Plan) int {
 	if plan.Task.Work != protocol.WorkTrain {
 		return 0
 	}
-	if b.Variant == Full {
-		return plan.Groups[plan.BatchGroup].Rows
-	}
-	return plan.Samples(plan.BatchGroup)
+	return plan.Groups[plan.BatchGroup].Rows
+}
+
+// whole reports whether matrix m travels complete in a bundle of variant v.
+func whole(v Variant, plan *protocol.Plan, m int) bool {
+	ms := plan.Matrices[m]
+	return ms.Committed() && (v == Full || ms.Whole)
 }
 
 // size returns the exact encoded size the header implies, or an error when
@@ -130,25 +137,18 @@ func size(b *Bundle, plan *protocol.Plan, taskLen int, limit uint64) (uint64, er
 	if err := add(uint64(len(plan.Matrices)), 32); err != nil {
 		return 0, err
 	}
-	for _, p := range plan.Products {
-		for _, l := range p.VectorLens() {
-			if err := add(uint64(l), 8); err != nil {
-				return 0, err
-			}
-		}
-	}
 	if plan.Task.Mode == protocol.ModeBeacon {
 		if err := add(1, 32); err != nil {
 			return 0, err
 		}
 	}
-	for _, m := range plan.Matrices {
+	for i, m := range plan.Matrices {
 		if !m.Committed() {
 			continue
 		}
 		rows := uint64(m.Rows)
 		per := uint64(m.RowBytes())
-		if b.Variant == Sampled {
+		if !whole(b.Variant, plan, i) {
 			rows = uint64(plan.Samples(m.Group))
 			per += 32 * uint64(commit.Depth(m.Rows))
 		}
@@ -156,7 +156,7 @@ func size(b *Bundle, plan *protocol.Plan, taskLen int, limit uint64) (uint64, er
 			return 0, err
 		}
 	}
-	if err := add(uint64(batchRows(b, plan)), 1+ImageBytes+32*uint64(commit.Depth(model.TrainExamples))); err != nil {
+	if err := add(uint64(batchRows(plan)), 1+ImageBytes+32*uint64(commit.Depth(model.TrainExamples))); err != nil {
 		return 0, err
 	}
 	if err := add(1, ed25519.PublicKeySize+ed25519.SignatureSize); err != nil {
@@ -193,30 +193,31 @@ func Encode(b *Bundle, key ed25519.PrivateKey) ([]byte, error) {
 	out = append(out, task...)
 	out = binary.BigEndian.AppendUint64(out, b.Step)
 	out = append(out, b.Prev[:]...)
-	if len(b.Roots) != len(plan.Matrices) || len(b.Answers) != len(plan.Products) {
-		return nil, fmt.Errorf("%w: %d roots, %d answers for plan of %d, %d", ErrFormat, len(b.Roots), len(b.Answers), len(plan.Matrices), len(plan.Products))
+	if len(b.Roots) != len(plan.Matrices) {
+		return nil, fmt.Errorf("%w: %d roots for a plan of %d matrices", ErrFormat, len(b.Roots), len(plan.Matrices))
 	}
 	for _, r := range b.Roots {
 		out = append(out, r[:]...)
 	}
-	for i, p := range plan.Products {
-		vs := b.Answers[i].Vectors()
-		lens := p.VectorLens()
-		if len(vs) != len(lens) {
-			return nil, fmt.Errorf("%w: product %q answer has %d vectors, want %d", ErrFormat, p.Name, len(vs), len(lens))
-		}
-		for j, v := range vs {
-			if len(*v) != lens[j] {
-				return nil, fmt.Errorf("%w: product %q vector %d has %d elements, want %d", ErrFormat, p.Name, j, len(*v), lens[j])
-			}
-			out = protocol.AppendElems(out, *v)
-		}
-	}
 	if plan.Task.Mode == protocol.ModeBeacon {
 		out = append(out, b.Nonce[:]...)
 	}
-	switch b.Variant {
-	case Sampled:
+	if b.Variant != Sampled && b.Variant != Full {
+		return nil, fmt.Errorf("%w: variant %d", ErrFormat, b.Variant)
+	}
+	if len(b.Data) != len(plan.Matrices) {
+		return nil, fmt.Errorf("%w: data for %d matrices, want %d", ErrFormat, len(b.Data), len(plan.Matrices))
+	}
+	for m, ms := range plan.Matrices {
+		if !whole(b.Variant, plan, m) {
+			continue
+		}
+		if len(b.Data[m]) != ms.Rows*ms.RowBytes() {
+			return nil, fmt.Errorf("%w: matrix %s has %d bytes, want %d", ErrFormat, ms.Name, len(b.Data[m]), ms.Rows*ms.RowBytes())
+		}
+		out = append(out, b.Data[m]...)
+	}
+	if b.Variant == Sampled {
 		if len(b.Open) != len(plan.Matrices) {
 			return nil, fmt.Errorf("%w: openings for %d matrices, want %d", ErrFormat, len(b.Open), len(plan.Matrices))
 		}
@@ -224,7 +225,7 @@ func Encode(b *Bundle, key ed25519.PrivateKey) ([]byte, error) {
 			for k := 0; k < plan.Samples(g); k++ {
 				for _, m := range plan.Groups[g].Matrices {
 					ms := plan.Matrices[m]
-					if !ms.Committed() {
+					if !plan.Opened(m) {
 						continue
 					}
 					if len(b.Open[m]) != plan.Samples(g) {
@@ -241,24 +242,9 @@ func Encode(b *Bundle, key ed25519.PrivateKey) ([]byte, error) {
 				}
 			}
 		}
-	case Full:
-		if len(b.Data) != len(plan.Matrices) {
-			return nil, fmt.Errorf("%w: data for %d matrices, want %d", ErrFormat, len(b.Data), len(plan.Matrices))
-		}
-		for m, ms := range plan.Matrices {
-			if !ms.Committed() {
-				continue
-			}
-			if len(b.Data[m]) != ms.Rows*ms.RowBytes() {
-				return nil, fmt.Errorf("%w: matrix %s has %d bytes, want %d", ErrFormat, ms.Name, len(b.Data[m]), ms.Rows*ms.RowBytes())
-			}
-			out = append(out, b.Data[m]...)
-		}
-	default:
-		return nil, fmt.Errorf("%w: variant %d", ErrFormat, b.Variant)
 	}
-	if len(b.Examples) != batchRows(b, plan) {
-		return nil, fmt.Errorf("%w: %d example openings, want %d", ErrFormat, len(b.Examples), batchRows(b, plan))
+	if len(b.Examples) != batchRows(plan) {
+		return nil, fmt.Errorf("%w: %d example openings, want %d", ErrFormat, len(b.Examples), batchRows(plan))
 	}
 	for _, e := range b.Examples {
 		if len(e.Image) != ImageBytes || len(e.Path) != commit.Depth(model.TrainExamples) {
@@ -297,7 +283,7 @@ func Decode(in []byte, limit int) (*Bundle, error) {
 		if r.err != nil {
 			return nil, r.err
 		}
-		return nil, fmt.Errorf("%w: unsupported version %d (this build reads %d)", ErrFormat, v, Version)
+		return nil, fmt.Errorf("%w %d (this build reads version %d only; re-prove the step with a current prover)", ErrVersion, v, Version)
 	}
 	b := &Bundle{Variant: Variant(r.u8())}
 	if b.Variant != Sampled && b.Variant != Full {
@@ -334,47 +320,35 @@ func Decode(in []byte, limit int) (*Bundle, error) {
 			return nil, fmt.Errorf("%w: matrix %s is derived from the task, its root must be zero", ErrFormat, plan.Matrices[i].Name)
 		}
 	}
-	b.Answers = make([]protocol.Answer, len(plan.Products))
-	for i, p := range plan.Products {
-		a := &b.Answers[i]
-		a.C, a.Q = r.elems(p.M), r.elems(p.K)
-		if p.B.Trans {
-			a.W = r.elems(p.N)
-		}
-		if p.A.Trans {
-			a.Y = r.elems(p.K)
-		}
-	}
 	if task.Mode == protocol.ModeBeacon {
 		copy(b.Nonce[:], r.next(32))
+	}
+	b.Data = make([][]byte, len(plan.Matrices))
+	for m, ms := range plan.Matrices {
+		if whole(b.Variant, plan, m) {
+			b.Data[m] = r.next(ms.Rows * ms.RowBytes())
+		}
 	}
 	if b.Variant == Sampled {
 		b.Open = make([][]Opening, len(plan.Matrices))
 		for g := range plan.Groups {
 			s := plan.Samples(g)
 			for _, m := range plan.Groups[g].Matrices {
-				if plan.Matrices[m].Committed() {
+				if plan.Opened(m) {
 					b.Open[m] = make([]Opening, s)
 				}
 			}
 			for k := 0; k < s; k++ {
 				for _, m := range plan.Groups[g].Matrices {
 					ms := plan.Matrices[m]
-					if ms.Committed() {
+					if plan.Opened(m) {
 						b.Open[m][k] = Opening{Data: r.next(ms.RowBytes()), Path: r.hashes(commit.Depth(ms.Rows))}
 					}
 				}
 			}
 		}
-	} else {
-		b.Data = make([][]byte, len(plan.Matrices))
-		for m, ms := range plan.Matrices {
-			if ms.Committed() {
-				b.Data[m] = r.next(ms.Rows * ms.RowBytes())
-			}
-		}
 	}
-	b.Examples = make([]Example, batchRows(b, plan))
+	b.Examples = make([]Example, batchRows(plan))
 	for i := range b.Examples {
 		b.Examples[i] = Example{Label: r.u8(), Image: r.next(ImageBytes), Path: r.hashes(commit.Depth(model.TrainExamples))}
 	}
@@ -384,23 +358,52 @@ func Decode(in []byte, limit int) (*Bundle, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	if r.elemErr != nil {
-		return nil, r.elemErr
-	}
 	if !ed25519.Verify(b.PublicKey, signedDigest(signed), b.Signature) {
 		return nil, ErrSignature
 	}
 	return b, nil
 }
 
+// CheckShape reports whether a bundle (decoded, or built by hand) has every
+// part its plan implies, with the right sizes, so a verifier can index it
+// without further checks.
+func CheckShape(b *Bundle, plan *protocol.Plan) error {
+	if len(b.Roots) != len(plan.Matrices) || len(b.Data) != len(plan.Matrices) || len(b.Examples) != batchRows(plan) {
+		return fmt.Errorf("%w: parts do not match the task's plan", ErrFormat)
+	}
+	if b.Variant == Sampled && len(b.Open) != len(plan.Matrices) {
+		return fmt.Errorf("%w: openings do not match the task's plan", ErrFormat)
+	}
+	for m, ms := range plan.Matrices {
+		if whole(b.Variant, plan, m) != (b.Data[m] != nil) || (b.Data[m] != nil && len(b.Data[m]) != ms.Rows*ms.RowBytes()) {
+			return fmt.Errorf("%w: matrix %s data has the wrong size", ErrFormat, ms.Name)
+		}
+		if b.Variant == Sampled && plan.Opened(m) {
+			if len(b.Open[m]) != plan.Samples(ms.Group) {
+				return fmt.Errorf("%w: matrix %s has %d openings, want %d", ErrFormat, ms.Name, len(b.Open[m]), plan.Samples(ms.Group))
+			}
+			for _, o := range b.Open[m] {
+				if len(o.Data) != ms.RowBytes() || len(o.Path) != commit.Depth(ms.Rows) {
+					return fmt.Errorf("%w: matrix %s opening has the wrong size", ErrFormat, ms.Name)
+				}
+			}
+		}
+	}
+	for _, e := range b.Examples {
+		if len(e.Image) != ImageBytes || len(e.Path) != commit.Depth(model.TrainExamples) {
+			return fmt.Errorf("%w: example opening has the wrong size", ErrFormat)
+		}
+	}
+	return nil
+}
+
 // ErrSignature reports a signature that does not verify under the bundle's key.
 var ErrSignature = errors.New("bundle: bad signature")
 
 type reader struct {
-	b       []byte
-	off     int
-	err     error
-	elemErr error
+	b   []byte
+	off int
+	err error
 }
 
 func (r *reader) next(n int) []byte {
@@ -434,22 +437,6 @@ func (r *reader) u64() uint64 {
 		return binary.BigEndian.Uint64(b)
 	}
 	return 0
-}
-
-func (r *reader) elems(n int) []field.Elem {
-	raw := r.next(8 * n)
-	if raw == nil {
-		return nil
-	}
-	v := make([]field.Elem, n)
-	for i := range v {
-		x := binary.BigEndian.Uint64(raw[8*i:])
-		if x >= field.P && r.elemErr == nil {
-			r.elemErr = fmt.Errorf("%w: field element %#x not below p", ErrFormat, x)
-		}
-		v[i] = field.Elem(x)
-	}
-	return v
 }
 
 func (r *reader) hashes(n int) []commit.Hash {

@@ -75,6 +75,19 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// TestVersionOne: bundles of protocol version 1 (unsound sampled checks,
+// docs/SOUNDNESS.md) are refused with ErrVersion, not misread.
+func TestVersionOne(t *testing.T) {
+	for _, name := range []string{"matmul-sampled-v1.tpb", "matmul-full-v1.tpb"} {
+		in, err := os.ReadFile(filepath.Join("testdata", name))
+		require.NoError(t, err)
+		_, err = bundle.Decode(in, 0)
+		require.ErrorIs(t, err, bundle.ErrVersion, name)
+		require.ErrorIs(t, err, bundle.ErrFormat, name)
+		require.Contains(t, err.Error(), "version 1")
+	}
+}
+
 // FuzzDecode: Decode never panics, and whatever decodes re-encodes to the
 // same bytes (one encoding per bundle; age's FuzzMalleability).
 func FuzzDecode(f *testing.F) {

@@ -26,6 +26,11 @@ type MatrixSpec struct {
 	// carry none of their rows, and the verifier derives the rows it needs.
 	// Nothing a miner sends can make them other than the task says.
 	Derived byte // 0, or the GenRow name ('A' or 'B')
+	// Whole matrices travel complete in every bundle variant (protocol v2):
+	// the verifier recomputes their roots and uses every row, so no value it
+	// derives from them rests on a sample. Train: every batch-indexed matrix
+	// and the int8 weight views W_l.
+	Whole bool
 }
 
 // Committed reports whether the matrix has a Merkle tree and travels in bundles.
@@ -37,8 +42,7 @@ func (m MatrixSpec) RowBytes() int { return m.Cols * m.Kind.Size() }
 // Operand names a matrix used as a product operand.
 type Operand struct {
 	Matrix int  // index into Plan.Matrices
-	View   bool // the int8 view (model.ViewRow) of an int32 master-weight matrix
-	Trans  bool // used transposed
+	Trans bool // used transposed
 }
 
 // ProductSpec is one checked product C = op(A)·op(B), C of shape M×N, inner K.
@@ -49,19 +53,6 @@ type ProductSpec struct {
 	M, K, N int
 }
 
-// Vector lengths of a product's answer, in the order they appear in a bundle:
-// c = C·r (M), q = op(B)·r (K), then w = B·s (N) when B is transposed, then
-// y = A·t (K) when A is transposed.
-func (p ProductSpec) VectorLens() []int {
-	l := []int{p.M, p.K}
-	if p.B.Trans {
-		l = append(l, p.N)
-	}
-	if p.A.Trans {
-		l = append(l, p.K)
-	}
-	return l
-}
 
 // GroupSpec is a set of matrices with the same number of rows, opened together.
 type GroupSpec struct {
@@ -82,6 +73,7 @@ type Plan struct {
 	X                int
 	Z, A, G, D       []int // Z[l-1], A[l-1] (l < L), G[l-1], D[l-1] (l < L)
 	M, DW, MNext     []int // per layer
+	W                []int // per layer: the int8 view of M_l, committed whole
 	MatA, MatB, MatC int   // matmul only
 	BatchGroup       int   // train: the group of batch rows
 }
@@ -122,6 +114,15 @@ func NewPlan(t Task) (*Plan, error) {
 			p.Matrices[p.MNext[l-1]].Weights = true
 			p.Matrices[p.MNext[l-1]].Next = true
 		}
+		for l := 1; l <= L; l++ {
+			p.W = append(p.W, add(fmt.Sprintf("W%d", l), tensor.KindInt8, d[l-1], d[l], l, l))
+			p.Matrices[p.W[l-1]].Whole = true
+		}
+		for _, m := range [][]int{{p.X}, p.Z, p.A, p.G, p.D} {
+			for _, i := range m {
+				p.Matrices[i].Whole = true
+			}
+		}
 		p.BatchGroup = 0
 		p.Groups = append(p.Groups, GroupSpec{Name: "batch", Rows: b})
 		for l := 1; l <= L; l++ {
@@ -136,14 +137,14 @@ func NewPlan(t Task) (*Plan, error) {
 		for l := 1; l <= L; l++ {
 			p.Products = append(p.Products, ProductSpec{
 				Name: fmt.Sprintf("Z%d = A%d·W%d", l, l-1, l), C: p.Z[l-1],
-				A: Operand{Matrix: act(l - 1)}, B: Operand{Matrix: p.M[l-1], View: true},
+				A: Operand{Matrix: act(l - 1)}, B: Operand{Matrix: p.W[l-1]},
 				M: b, K: d[l-1], N: d[l],
 			})
 		}
 		for l := L; l >= 2; l-- {
 			p.Products = append(p.Products, ProductSpec{
 				Name: fmt.Sprintf("D%d = G%d·W%dᵀ", l-1, l, l), C: p.D[l-2],
-				A: Operand{Matrix: p.G[l-1]}, B: Operand{Matrix: p.M[l-1], View: true, Trans: true},
+				A: Operand{Matrix: p.G[l-1]}, B: Operand{Matrix: p.W[l-1], Trans: true},
 				M: b, K: d[l], N: d[l-1],
 			})
 		}
@@ -170,8 +171,41 @@ func NewPlan(t Task) (*Plan, error) {
 	return p, nil
 }
 
-// Samples returns how many rows of group g are opened.
+// Samples returns how many rows of group g are opened (in the sampled
+// variant, for the group's matrices that are not Whole).
 func (p *Plan) Samples(g int) int { return min(int(p.Task.Samples), p.Groups[g].Rows) }
+
+// Opened reports whether matrix i is opened row by row at sampled rows in a
+// sampled bundle: committed and not Whole.
+func (p *Plan) Opened(i int) bool { return p.Matrices[i].Committed() && !p.Matrices[i].Whole }
+
+// InitRoots returns the roots of a train task's initial master weights M_l
+// (step 0), which every verifier computes from the task itself.
+func (p *Plan) InitRoots(taskID commit.Hash) ([]commit.Hash, error) {
+	if p.Task.Work != WorkTrain {
+		return nil, fmt.Errorf("protocol: %v tasks have no weights", p.Task.Work)
+	}
+	cfg := p.Task.Train
+	out := make([]commit.Hash, len(p.M))
+	for l, m := range p.M {
+		ms := p.Matrices[m]
+		prefix := commit.LeafPrefix(p.MatrixDomain(taskID, 0, m))
+		leaves := make([]commit.Hash, ms.Rows)
+		row := make([]int32, ms.Cols)
+		var buf []byte
+		for j := range leaves {
+			cfg.InitRow(l+1, j, row)
+			buf = tensor.Int32Bytes(buf[:0], row)
+			leaves[j] = commit.Leaf(prefix, uint32(j), buf)
+		}
+		root, err := commit.Root(leaves)
+		if err != nil {
+			return nil, err
+		}
+		out[l] = root
+	}
+	return out, nil
+}
 
 // MatrixDomain is the domain of matrix i's Merkle tree at a step:
 //

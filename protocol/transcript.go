@@ -10,7 +10,7 @@ import (
 
 // Transcript is the Fiat–Shamir transcript: a SHA-256 hash chain.
 //
-//	start:   state = SHA-256("trainproof/v1/transcript")
+//	start:   state = SHA-256("trainproof/v2/transcript")
 //	absorb:  state = SHA-256(state ‖ 0x01 ‖ uint32be(len(label)) ‖ label ‖ uint64be(len(data)) ‖ data)
 //	squeeze: block_j = SHA-256(state ‖ 0x02 ‖ uint32be(len(label)) ‖ label ‖ uint64be(j)), j = 0, 1, …
 //	         then state = SHA-256(state ‖ 0x03 ‖ uint32be(len(label)) ‖ label)
@@ -24,7 +24,7 @@ type Transcript struct {
 
 // NewTranscript starts a transcript.
 func NewTranscript() *Transcript {
-	return &Transcript{state: sha256.Sum256([]byte("trainproof/v1/transcript"))}
+	return &Transcript{state: sha256.Sum256([]byte("trainproof/v2/transcript"))}
 }
 
 func (t *Transcript) header(tag byte, label string) []byte {

@@ -1,8 +1,9 @@
 // Package prover turns the matrices of a work unit into a signed proof
 // bundle: it commits to every matrix (one Merkle tree per matrix, rows as
-// leaves), answers the Freivalds challenges with projections, samples rows
-// (from the transcript or from a nonce supplied after the commitment) and
-// opens them.
+// leaves), samples rows (from the transcript, or from a nonce issued for the
+// published commitment) and opens them. Protocol v2 asks the prover for no
+// Freivalds answers: the verifier computes every projection itself from the
+// matrices a bundle carries whole (docs/PROTOCOL.md §5).
 //
 // The prover is the miner's side; nothing here is needed to verify.
 package prover
@@ -14,7 +15,6 @@ import (
 
 	"github.com/seed46f70faa/trainproof/bundle"
 	"github.com/seed46f70faa/trainproof/commit"
-	"github.com/seed46f70faa/trainproof/field"
 	"github.com/seed46f70faa/trainproof/gpu"
 	"github.com/seed46f70faa/trainproof/internal/par"
 	"github.com/seed46f70faa/trainproof/matmul"
@@ -67,10 +67,6 @@ type Step struct {
 	Step     uint64
 	Prev     commit.Hash // the previous step's root; zero at step 0
 	Matrices []Matrix    // plan order (protocol.NewPlan)
-	// Views holds, for int32 matrices used through their int8 view, that view
-	// (on the host, or in ViewBufs on the step's backend).
-	Views    map[int]*tensor.Int8
-	ViewBufs map[int]matmul.Buffer
 	// Examples are the training examples of every batch row (train only).
 	Examples []bundle.Example
 	// Leaves holds row hashes already computed for some matrices (by the
@@ -95,13 +91,9 @@ func (s *Step) Release() {
 		}
 		s.Matrices[i].Buf = nil
 	}
-	for i, b := range s.ViewBufs {
-		s.Backend.Free(b)
-		delete(s.ViewBufs, i)
-	}
 }
 
-// Pending is a committed and answered step waiting for its row sample.
+// Pending is a committed step waiting for its row sample.
 type Pending struct {
 	step     *Step
 	plan     *protocol.Plan
@@ -109,17 +101,16 @@ type Pending struct {
 	signer   ed25519.PublicKey
 	trees    []*commit.Tree
 	roots    []commit.Hash
-	answers  []protocol.Answer
 	sess     *protocol.Session
 	StepRoot commit.Hash
-	// Commitment is the transcript state after the answers: in beacon mode
-	// the nonce must be drawn after it is published.
+	// Commitment binds the task, the step, its root and the signer
+	// (protocol.Session): in beacon mode the miner publishes it and the
+	// nonce is issued for it.
 	Commitment [32]byte
 }
 
-// Commit hashes every matrix, derives the Freivalds challenges and answers
-// them. signer is the public key that will sign the bundle: the challenges
-// depend on it.
+// Commit hashes every matrix and derives the step's challenges. signer is
+// the public key that will sign the bundle: the challenges depend on it.
 func Commit(ctx context.Context, s *Step, signer ed25519.PublicKey) (*Pending, error) {
 	plan, err := protocol.NewPlan(s.Task)
 	if err != nil {
@@ -169,46 +160,7 @@ func Commit(ctx context.Context, s *Step, signer ed25519.PublicKey) (*Pending, e
 	pd.StepRoot = protocol.StepRoot(pd.taskID, s.Step, s.Prev, pd.roots)
 	pd.sess = protocol.NewSession(plan, pd.taskID, s.Step, pd.StepRoot, signer)
 
-	pd.answers = make([]protocol.Answer, len(plan.Products))
-	for pi, p := range plan.Products {
-		r := pd.sess.R[pi]
-		a := &pd.answers[pi]
-		be, buf := s.on(cpu, p.C)
-		if a.C, err = project(ctx, be, buf, r); err != nil {
-			return nil, err
-		}
-		be, buf = s.operand(cpu, p.B)
-		if !p.B.Trans {
-			a.Q, err = project(ctx, be, buf, r)
-		} else {
-			a.Q = make([]field.Elem, p.K)
-			err = be.ProjectCols(ctx, buf, r, a.Q)
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	if err := pd.sess.RoundOne(pd.answers); err != nil {
-		return nil, err
-	}
-	for pi, p := range plan.Products {
-		a := &pd.answers[pi]
-		if p.B.Trans {
-			be, buf := s.operand(cpu, p.B)
-			if a.W, err = project(ctx, be, buf, pd.sess.S[pi]); err != nil {
-				return nil, err
-			}
-		}
-		if p.A.Trans {
-			be, buf := s.operand(cpu, p.A)
-			if a.Y, err = project(ctx, be, buf, pd.sess.T[pi]); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if pd.Commitment, err = pd.sess.RoundTwo(pd.answers); err != nil {
-		return nil, err
-	}
+	pd.Commitment = pd.sess.Commitment
 	return pd, nil
 }
 
@@ -225,24 +177,6 @@ func (s *Step) on(cpu *matmul.CPU, i int) (matmul.Backend, matmul.Buffer) {
 	return cpu, cpu.WrapInt32(m.I32)
 }
 
-// operand returns the backend and int8 buffer of a product operand: the
-// matrix itself, or the int8 view of a master-weight matrix.
-func (s *Step) operand(cpu *matmul.CPU, o protocol.Operand) (matmul.Backend, matmul.Buffer) {
-	if !o.View {
-		return s.on(cpu, o.Matrix)
-	}
-	if b, ok := s.ViewBufs[o.Matrix]; ok {
-		return s.Backend, b
-	}
-	return cpu, cpu.WrapInt8(s.Views[o.Matrix])
-}
-
-func project(ctx context.Context, be matmul.Backend, b matmul.Buffer, r []field.Elem) ([]field.Elem, error) {
-	rows, _ := b.Shape()
-	out := make([]field.Elem, rows)
-	return out, be.Project(ctx, b, r, out)
-}
-
 // Finish samples rows with nonce (ignored in Fiat–Shamir mode), opens them and
 // signs the bundle.
 func (pd *Pending) Finish(variant bundle.Variant, nonce [32]byte, key ed25519.PrivateKey) (*bundle.Bundle, []byte, error) {
@@ -250,16 +184,29 @@ func (pd *Pending) Finish(variant bundle.Variant, nonce [32]byte, key ed25519.Pr
 	if !pd.signer.Equal(key.Public()) {
 		return nil, nil, fmt.Errorf("prover: the step was committed for another signer")
 	}
-	b := &bundle.Bundle{Variant: variant, Task: s.Task, Step: s.Step, Prev: s.Prev, Roots: pd.roots, Answers: pd.answers}
+	b := &bundle.Bundle{Variant: variant, Task: s.Task, Step: s.Step, Prev: s.Prev, Roots: pd.roots}
 	if s.Task.Mode == protocol.ModeBeacon {
 		b.Nonce = nonce
 	}
 	sampled := plan.SampledRows(pd.sess.SampleSeed(nonce))
-	switch variant {
-	case bundle.Sampled:
+	if variant != bundle.Sampled && variant != bundle.Full {
+		return nil, nil, fmt.Errorf("prover: unknown variant %v", variant)
+	}
+	b.Data = make([][]byte, len(plan.Matrices))
+	for m, ms := range plan.Matrices {
+		if !ms.Committed() || (variant == bundle.Sampled && !ms.Whole) {
+			continue
+		}
+		data, err := s.allRows(m)
+		if err != nil {
+			return nil, nil, err
+		}
+		b.Data[m] = data
+	}
+	if variant == bundle.Sampled {
 		b.Open = make([][]bundle.Opening, len(plan.Matrices))
 		for m, ms := range plan.Matrices {
-			if !ms.Committed() {
+			if !plan.Opened(m) {
 				continue
 			}
 			for _, i := range sampled[ms.Group] {
@@ -270,45 +217,35 @@ func (pd *Pending) Finish(variant bundle.Variant, nonce [32]byte, key ed25519.Pr
 				b.Open[m] = append(b.Open[m], bundle.Opening{Data: data, Path: pd.trees[m].Path(i)})
 			}
 		}
-		if plan.Task.Work == protocol.WorkTrain {
-			for _, i := range sampled[plan.BatchGroup] {
-				b.Examples = append(b.Examples, s.Examples[i])
-			}
-		}
-	case bundle.Full:
-		b.Data = make([][]byte, len(plan.Matrices))
-		for m, ms := range plan.Matrices {
-			if !ms.Committed() {
-				continue
-			}
-			buf := make([]byte, 0, ms.Rows*ms.RowBytes())
-			if x := s.Matrices[m]; x.Buf != nil {
-				all := make([]int, ms.Rows)
-				for i := range all {
-					all[i] = i
-				}
-				buf = buf[:ms.Rows*ms.RowBytes()]
-				if err := s.Backend.ReadRows(x.Buf, all, buf); err != nil {
-					return nil, nil, err
-				}
-			} else {
-				for i := 0; i < ms.Rows; i++ {
-					buf, _ = s.rowBytes(buf, m, i)
-				}
-			}
-			b.Data[m] = buf
-		}
-		if plan.Task.Work == protocol.WorkTrain {
-			b.Examples = s.Examples
-		}
-	default:
-		return nil, nil, fmt.Errorf("prover: unknown variant %v", variant)
+	}
+	if plan.Task.Work == protocol.WorkTrain {
+		b.Examples = s.Examples
 	}
 	enc, err := bundle.Encode(b, key)
 	if err != nil {
 		return nil, nil, err
 	}
 	return b, enc, nil
+}
+
+// allRows returns matrix m's canonical bytes, every row.
+func (s *Step) allRows(m int) ([]byte, error) {
+	_, rows, cols := s.Matrices[m].shape()
+	kind, _, _ := s.Matrices[m].shape()
+	n := cols * kind.Size()
+	if x := s.Matrices[m]; x.Buf != nil {
+		all := make([]int, rows)
+		for i := range all {
+			all[i] = i
+		}
+		buf := make([]byte, rows*n)
+		return buf, s.Backend.ReadRows(x.Buf, all, buf)
+	}
+	buf := make([]byte, 0, rows*n)
+	for i := 0; i < rows; i++ {
+		buf, _ = s.rowBytes(buf, m, i)
+	}
+	return buf, nil
 }
 
 // Release frees the step's backend-resident matrices once the bundle is made.
@@ -418,7 +355,7 @@ func ResidentStep(task protocol.Task, prev commit.Hash, r *gpu.Resident, be *gpu
 		return nil, err
 	}
 	st := &Step{Task: task, Step: r.Step, Prev: prev, Matrices: make([]Matrix, len(plan.Matrices)), Backend: be,
-		ViewBufs: map[int]matmul.Buffer{}, Keep: map[int]bool{}, Examples: examples}
+		Keep: map[int]bool{}, Examples: examples}
 	st.Matrices[plan.X] = Matrix{Buf: r.X}
 	for l := range plan.Z {
 		st.Matrices[plan.Z[l]] = Matrix{Buf: r.Z[l]}
@@ -427,7 +364,7 @@ func ResidentStep(task protocol.Task, prev commit.Hash, r *gpu.Resident, be *gpu
 		st.Matrices[plan.DW[l]] = Matrix{Buf: r.DW[l]}
 		st.Matrices[plan.MNext[l]] = Matrix{Buf: r.MNext[l]}
 		st.Keep[plan.MNext[l]] = true
-		st.ViewBufs[plan.M[l]] = r.W[l]
+		st.Matrices[plan.W[l]] = Matrix{Buf: r.W[l]}
 	}
 	for l := range plan.A {
 		st.Matrices[plan.A[l]] = Matrix{Buf: r.A[l]}
@@ -442,7 +379,7 @@ func TrainStep(task protocol.Task, prev commit.Hash, tr *model.Trace, examples [
 	if err != nil {
 		return nil, err
 	}
-	st := &Step{Task: task, Step: tr.Step, Prev: prev, Matrices: make([]Matrix, len(plan.Matrices)), Views: map[int]*tensor.Int8{}, Examples: examples}
+	st := &Step{Task: task, Step: tr.Step, Prev: prev, Matrices: make([]Matrix, len(plan.Matrices)), Examples: examples}
 	st.Matrices[plan.X] = Matrix{I8: tr.X}
 	for l := range plan.Z {
 		st.Matrices[plan.Z[l]] = Matrix{I32: tr.Z[l]}
@@ -450,7 +387,7 @@ func TrainStep(task protocol.Task, prev commit.Hash, tr *model.Trace, examples [
 		st.Matrices[plan.M[l]] = Matrix{I32: tr.M[l]}
 		st.Matrices[plan.DW[l]] = Matrix{I32: tr.DW[l]}
 		st.Matrices[plan.MNext[l]] = Matrix{I32: tr.MNext[l]}
-		st.Views[plan.M[l]] = tr.W[l]
+		st.Matrices[plan.W[l]] = Matrix{I8: tr.W[l]}
 	}
 	for l := range plan.A {
 		st.Matrices[plan.A[l]] = Matrix{I8: tr.A[l]}

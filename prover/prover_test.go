@@ -51,24 +51,31 @@ func TestBeaconFlow(t *testing.T) {
 	require.NoError(t, err)
 	_, key, _ := ed25519.GenerateKey(nil)
 	root := tr.Task.DatasetRoot
-	nonces := map[uint64][32]byte{}
+	type issued struct{ commitment, nonce [32]byte }
+	nonces := map[uint64]issued{}
 	chain := verifier.NewChain()
 	for s := 0; s < 3; s++ {
 		pd, _, err := tr.Step(context.Background(), key.Public().(ed25519.PublicKey))
 		require.NoError(t, err)
 		// The verifier issues a nonce only after seeing pd.Commitment.
 		nonce := [32]byte{byte(s), 0xbe}
-		nonces[uint64(s)] = nonce
+		nonces[uint64(s)] = issued{pd.Commitment, nonce}
 		_, enc, err := pd.Finish(bundle.Sampled, nonce, key)
 		require.NoError(t, err)
 		b, err := bundle.Decode(enc, 0)
 		require.NoError(t, err)
-		res, err := verifier.Verify(b, verifier.Options{DatasetRoot: &root, Nonce: func(_ commit.Hash, step uint64) ([32]byte, bool) {
+		opt := verifier.Options{AnyTask: true, DatasetRoot: &root, Nonce: func(_ commit.Hash, step uint64, c [32]byte) ([32]byte, bool) {
 			n, ok := nonces[step]
-			return n, ok
-		}})
+			return n.nonce, ok && n.commitment == c
+		}}
+		res, err := verifier.Verify(b, opt)
 		require.NoError(t, err)
+		require.Equal(t, pd.Commitment, res.Commitment)
 		require.NoError(t, chain.Add(res))
+		// A nonce issued for another commitment does not count.
+		nonces[uint64(s)] = issued{[32]byte{1}, nonce}
+		_, err = verifier.Verify(b, opt)
+		require.ErrorIs(t, err, verifier.ErrStale)
 	}
 	require.Error(t, tr.Run(context.Background(), prover.TrainOptions{Steps: 1, Key: key}), "Run needs Fiat–Shamir")
 }
@@ -149,7 +156,7 @@ func TestResidentTrainingOnEmulatedGPU(t *testing.T) {
 	err = tr.Run(context.Background(), prover.TrainOptions{Steps: 3, Key: key, Progress: func(r prover.StepReport) {
 		b, err := bundle.Decode(r.Bundle, 0)
 		require.NoError(t, err)
-		res, err := verifier.Verify(b, verifier.Options{DatasetRoot: &root})
+		res, err := verifier.Verify(b, verifier.Options{AnyTask: true, DatasetRoot: &root})
 		require.NoError(t, err)
 		require.NoError(t, chain.Add(res))
 	}})

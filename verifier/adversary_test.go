@@ -74,16 +74,16 @@ func TestMatMulHonest(t *testing.T) {
 		for _, shape := range [][3]int{{1, 1, 1}, {1, 40, 7}, {33, 17, 9}, {64, 64, 64}} {
 			task := matmulTask(shape[0], shape[1], shape[2], 8, protocol.ModeFiatShamir)
 			b, _ := prove(t, matmulStep(t, task), variant, key, [32]byte{})
-			res, err := verifier.Verify(b, verifier.Options{})
+			res, err := verifier.Verify(b, verifier.Options{AnyTask: true})
 			require.NoError(t, err, "%v %v", variant, shape)
 			require.Equal(t, task.ID(), res.TaskID)
 			if variant == bundle.Full {
 				require.Equal(t, verifier.Full, res.Mode)
 				// Full data also supports sampled mode.
-				_, err = verifier.Verify(b, verifier.Options{Mode: verifier.Sampled})
+				_, err = verifier.Verify(b, verifier.Options{AnyTask: true, Mode: verifier.Sampled})
 				require.NoError(t, err)
 			} else {
-				_, err = verifier.Verify(b, verifier.Options{Mode: verifier.Full})
+				_, err = verifier.Verify(b, verifier.Options{AnyTask: true, Mode: verifier.Full})
 				require.ErrorIs(t, err, verifier.ErrMode)
 			}
 		}
@@ -99,13 +99,13 @@ func TestMatMulCheats(t *testing.T) {
 		cheat         func(st *prover.Step, p *protocol.Plan)
 		matrix, check string
 	}{
-		{"wrong element", func(st *prover.Step, p *protocol.Plan) { st.Matrices[p.MatC].I32.Data[7*16+3]++ }, "A", "A·q = C·r"},
+		{"wrong element", func(st *prover.Step, p *protocol.Plan) { st.Matrices[p.MatC].I32.Data[7*16+3]++ }, "C", "freivalds identity"},
 		{"wrong row", func(st *prover.Step, p *protocol.Plan) {
 			for j := range st.Matrices[p.MatC].I32.Row(5) {
 				st.Matrices[p.MatC].I32.Row(5)[j] = 1234
 			}
-		}, "A", "A·q = C·r"},
-		{"zeroed output", func(st *prover.Step, p *protocol.Plan) { clear(st.Matrices[p.MatC].I32.Data) }, "A", "A·q = C·r"},
+		}, "C", "freivalds identity"},
+		{"zeroed output", func(st *prover.Step, p *protocol.Plan) { clear(st.Matrices[p.MatC].I32.Data) }, "C", "freivalds identity"},
 		{"random operands, correct product", func(st *prover.Step, p *protocol.Plan) {
 			rng := mrand.New(mrand.NewPCG(1, 1))
 			a := st.Matrices[p.MatA].I8
@@ -113,13 +113,13 @@ func TestMatMulCheats(t *testing.T) {
 				a.Data[i] = int8(rng.IntN(256) - 128)
 			}
 			recompute(t, st, p)
-		}, "A", "A·q = C·r"},
+		}, "C", "freivalds identity"},
 		{"reordered rows", func(st *prover.Step, p *protocol.Plan) {
 			c := st.Matrices[p.MatC].I32
 			r0, r1 := append([]int32(nil), c.Row(0)...), c.Row(1)
 			copy(c.Row(0), r1)
 			copy(c.Row(1), r0)
-		}, "A", "A·q = C·r"},
+		}, "C", "freivalds identity"},
 	}
 	for _, c := range cases {
 		for _, variant := range []bundle.Variant{bundle.Sampled, bundle.Full} {
@@ -130,7 +130,7 @@ func TestMatMulCheats(t *testing.T) {
 				c.cheat(st, p)
 				st.Leaves = nil // the cheating miner commits to what it sends
 				b, _ := prove(t, st, variant, key, [32]byte{})
-				_, err = verifier.Verify(b, verifier.Options{})
+				_, err = verifier.Verify(b, verifier.Options{AnyTask: true})
 				requireCheck(t, err, c.matrix, c.check)
 			})
 		}
@@ -184,12 +184,12 @@ func TestBundleTampering(t *testing.T) {
 	require.ErrorIs(t, err, bundle.ErrFormat)
 
 	// Signer not allowed; another task expected.
-	_, err = verifier.Verify(b, verifier.Options{Keys: []ed25519.PublicKey{pub(newKey(t))}})
+	_, err = verifier.Verify(b, verifier.Options{AnyTask: true, Keys: []ed25519.PublicKey{pub(newKey(t))}})
 	require.ErrorIs(t, err, verifier.ErrKey)
 	otherID := other.ID()
 	_, err = verifier.Verify(b, verifier.Options{TaskID: &otherID})
 	require.ErrorIs(t, err, verifier.ErrTask)
-	_, err = verifier.Verify(b, verifier.Options{Keys: []ed25519.PublicKey{pub(key)}})
+	_, err = verifier.Verify(b, verifier.Options{AnyTask: true, Keys: []ed25519.PublicKey{pub(key)}})
 	require.NoError(t, err)
 }
 
@@ -200,13 +200,13 @@ func TestResignedBundle(t *testing.T) {
 	honest, thief := newKey(t), newKey(t)
 	task := matmulTask(64, 32, 32, 4, protocol.ModeFiatShamir)
 	b, _ := prove(t, matmulStep(t, task), bundle.Sampled, honest, [32]byte{})
-	_, err := verifier.Verify(b, verifier.Options{})
+	_, err := verifier.Verify(b, verifier.Options{AnyTask: true})
 	require.NoError(t, err)
 	enc, err := bundle.Encode(b, thief)
 	require.NoError(t, err)
 	stolen, err := bundle.Decode(enc, 0)
 	require.NoError(t, err)
-	_, err = verifier.Verify(stolen, verifier.Options{})
+	_, err = verifier.Verify(stolen, verifier.Options{AnyTask: true})
 	require.ErrorIs(t, err, verifier.ErrCheck)
 }
 
@@ -216,13 +216,13 @@ func TestBeaconNonce(t *testing.T) {
 	nonce := [32]byte{9, 9}
 	b, _ := prove(t, matmulStep(t, task), bundle.Sampled, key, nonce)
 	issued := func(n [32]byte) verifier.Options {
-		return verifier.Options{Nonce: func(commit.Hash, uint64) ([32]byte, bool) { return n, true }}
+		return verifier.Options{AnyTask: true, Nonce: func(commit.Hash, uint64, [32]byte) ([32]byte, bool) { return n, true }}
 	}
 	_, err := verifier.Verify(b, issued(nonce))
 	require.NoError(t, err)
 	_, err = verifier.Verify(b, issued([32]byte{1}))
 	require.ErrorIs(t, err, verifier.ErrStale)
-	_, err = verifier.Verify(b, verifier.Options{})
+	_, err = verifier.Verify(b, verifier.Options{AnyTask: true})
 	require.ErrorIs(t, err, verifier.ErrStale)
 }
 
@@ -260,7 +260,7 @@ func TestSampledEscapeRates(t *testing.T) {
 			nonce[0], nonce[1], nonce[2] = byte(trial), byte(trial>>8), byte(bad)
 			b, _, err := pd.Finish(bundle.Sampled, nonce, key)
 			require.NoError(t, err)
-			_, err = verifier.Verify(b, verifier.Options{Nonce: func(commit.Hash, uint64) ([32]byte, bool) { return nonce, true }})
+			_, err = verifier.Verify(b, verifier.Options{AnyTask: true, Nonce: func(commit.Hash, uint64, [32]byte) ([32]byte, bool) { return nonce, true }})
 			if err == nil {
 				escaped++
 			} else if !errors.Is(err, verifier.ErrCheck) {

@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/seed46f70faa/trainproof/commit"
 	"github.com/seed46f70faa/trainproof/protocol"
@@ -19,8 +20,33 @@ type Chain struct {
 	seen     map[uint64]commit.Hash
 }
 
-// NewChain starts an empty chain; the first step added must be step 0.
+// NewChain starts an empty chain; the first step added must be step 0
+// (whose weights Verify checks against the task's initial weights).
 func NewChain() *Chain { return &Chain{seen: map[uint64]commit.Hash{}} }
+
+// Checkpoint is a point of a training run that a node trusts without
+// re-checking the steps before it (a snapshot it verified itself, or one its
+// operator vouches for): the task, the step expected next, the root of the
+// step before it and the weight roots that step output.
+type Checkpoint struct {
+	TaskID  commit.Hash
+	Step    uint64        // the first step the chain accepts
+	Prev    commit.Hash   // the root of step Step−1
+	Weights []commit.Hash // the roots of M′_l of step Step−1, one per layer
+}
+
+// NewChainFrom starts a chain at a trusted checkpoint: its first step must
+// be cp.Step, name cp.Prev and start from cp.Weights.
+func NewChainFrom(cp Checkpoint) *Chain {
+	return &Chain{seen: map[uint64]commit.Hash{}, started: true, taskID: cp.TaskID, next: cp.Step,
+		prevRoot: cp.Prev, outRoots: slices.Clone(cp.Weights)}
+}
+
+// Checkpoint returns the chain's position: a node may persist it and resume
+// with NewChainFrom. It is the zero Checkpoint before the first step.
+func (c *Chain) Checkpoint() Checkpoint {
+	return Checkpoint{TaskID: c.taskID, Step: c.next, Prev: c.prevRoot, Weights: slices.Clone(c.outRoots)}
+}
 
 // Next is the step the chain expects next.
 func (c *Chain) Next() uint64 { return c.next }
@@ -43,6 +69,9 @@ func (c *Chain) Add(r *Result) error {
 		return fmt.Errorf("%w: step %d names previous root %x, the chain's is %x", ErrStale, r.Step, r.Prev[:8], c.prevRoot[:8])
 	}
 	if r.Work == protocol.WorkTrain && c.started {
+		if len(r.inRoots) != len(c.outRoots) {
+			return fmt.Errorf("%w: step %d has %d layers, the chain %d", ErrStale, r.Step, len(r.inRoots), len(c.outRoots))
+		}
 		for l, root := range r.inRoots {
 			if root != c.outRoots[l] {
 				return fmt.Errorf("%w: step %d starts from weights M%d that step %d did not output", ErrStale, r.Step, l+1, r.Step-1)

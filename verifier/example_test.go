@@ -23,17 +23,18 @@ func ExampleVerify() {
 	pending, _ := prover.Commit(context.Background(), step, key.Public().(ed25519.PublicKey))
 	_, enc, _ := pending.Finish(bundle.Sampled, [32]byte{}, key)
 
-	// Node.
+	// Node: it accepts this task only.
+	id := task.ID()
 	b, err := bundle.Decode(enc, 1<<20)
 	if err != nil {
 		fmt.Println("malformed:", err)
 		return
 	}
-	res, err := verifier.Verify(b, verifier.Options{Keys: []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}})
+	res, err := verifier.Verify(b, verifier.Options{TaskID: &id, Keys: []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}})
 	if err != nil {
 		fmt.Println("rejected:", err)
 		return
 	}
 	fmt.Println("accepted", res.Work, "mode", res.Mode, "rows checked", res.Rows)
-	// Output: accepted matmul mode sampled rows checked 48
+	// Output: accepted matmul mode sampled rows checked 16
 }

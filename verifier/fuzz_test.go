@@ -52,7 +52,7 @@ func FuzzVerify(f *testing.F) {
 			return
 		}
 		for _, m := range []verifier.Mode{verifier.Auto, verifier.Sampled} {
-			verifier.Verify(b, verifier.Options{Mode: m, DatasetRoot: &root})
+			verifier.Verify(b, verifier.Options{AnyTask: true, Mode: m, DatasetRoot: &root})
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -40,22 +41,34 @@ func (m Mode) String() string {
 	return "auto"
 }
 
-// Options configure Verify. The zero value accepts any signer and any task
-// over the Fashion-MNIST training set.
+// Options configure Verify. A node must say which tasks it accepts: set
+// TaskID or Tasks, or AnyTask to accept whatever task a miner names (only for
+// tools that inspect bundles; a miner can invent a task that is cheap to
+// fake, such as one sample, one hidden unit and a batch of one).
 type Options struct {
 	Mode Mode
 	// Keys, when not empty, are the only signers accepted.
 	Keys []ed25519.PublicKey
 	// TaskID, when set, is the only task accepted.
 	TaskID *commit.Hash
+	// Tasks, when not empty, is the allow-list of accepted task ids.
+	Tasks []commit.Hash
+	// AnyTask accepts any task when neither TaskID nor Tasks is set.
+	AnyTask bool
 	// DatasetRoot is the training set's Merkle root that train tasks must
 	// name; nil means FashionMNISTRoot.
 	DatasetRoot *commit.Hash
 	// Nonce returns the nonce the verifier (or beacon) issued for a step of a
-	// beacon-mode task; a bundle answering another nonce is stale. Beacon-mode
-	// bundles are rejected when Nonce is nil.
-	Nonce func(taskID commit.Hash, step uint64) ([32]byte, bool)
+	// beacon-mode task after the miner published commitment (the step's
+	// Result.Commitment, prover.Pending.Commitment). A bundle answering
+	// another nonce, or a nonce issued for another commitment, is stale.
+	// Beacon-mode bundles are rejected when Nonce is nil.
+	Nonce func(taskID commit.Hash, step uint64, commitment [32]byte) ([32]byte, bool)
 }
+
+// ErrNoTask is returned (wrapping ErrTask) when Options name no task and do
+// not set AnyTask.
+var ErrNoTask = fmt.Errorf("%w: no task pinned (set Options.TaskID, Options.Tasks or Options.AnyTask)", ErrTask)
 
 // Result describes an accepted bundle.
 type Result struct {
@@ -64,19 +77,45 @@ type Result struct {
 	Step     uint64
 	Prev     commit.Hash
 	StepRoot commit.Hash
-	Mode     Mode
-	Rows     int // rows checked, over all matrices
-	Products int
-	Signer   ed25519.PublicKey
-	roots    []commit.Hash
-	plan     *protocol.Plan
-	outRoots []commit.Hash // train: the updated weights' roots
-	inRoots  []commit.Hash // train: the input weights' roots
+	// Commitment is what a beacon-mode miner publishes before its nonce
+	// (protocol.Session.Commitment); Nonce is the nonce the rows answer.
+	Commitment [32]byte
+	Nonce      [32]byte
+	Mode       Mode
+	Rows       int // rows checked, over all matrices
+	Products   int
+	Signer     ed25519.PublicKey // a copy: a Result does not keep its bundle alive
+	plan       *protocol.Plan
+	outRoots   []commit.Hash // train: the updated weights' roots
+	inRoots    []commit.Hash // train: the input weights' roots
+}
+
+// WeightRoots returns the roots of a train step's input weights M_l and of
+// its output weights M′_l (nil for matmul units): a Checkpoint is built from
+// the output roots of a step a node trusts.
+func (r *Result) WeightRoots() (in, out []commit.Hash) {
+	return slices.Clone(r.inRoots), slices.Clone(r.outRoots)
+}
+
+func (opt *Options) taskAllowed(id commit.Hash) error {
+	switch {
+	case opt.TaskID != nil:
+		if *opt.TaskID != id {
+			return fmt.Errorf("%w: bundle is for task %x, expected %x", ErrTask, id[:8], opt.TaskID[:8])
+		}
+	case len(opt.Tasks) > 0:
+		if !slices.Contains(opt.Tasks, id) {
+			return fmt.Errorf("%w: task %x is not in the allow-list", ErrTask, id[:8])
+		}
+	case !opt.AnyTask:
+		return ErrNoTask
+	}
+	return nil
 }
 
 // Verify checks one decoded bundle on its own: signature and signer, task,
-// commitments, every Freivalds check and every row function. It does not
-// know the previous step; Chain adds that.
+// commitments, every Freivalds check and every row function, and at step 0
+// the initial weights. It does not know the previous step; Chain adds that.
 func Verify(b *bundle.Bundle, opt Options) (*Result, error) {
 	if len(opt.Keys) > 0 {
 		ok := false
@@ -88,16 +127,23 @@ func Verify(b *bundle.Bundle, opt Options) (*Result, error) {
 		}
 	}
 	taskID := b.Task.ID()
-	if opt.TaskID != nil && *opt.TaskID != taskID {
-		return nil, fmt.Errorf("%w: bundle is for task %x, expected %x", ErrTask, taskID[:8], opt.TaskID[:8])
+	if err := opt.taskAllowed(taskID); err != nil {
+		return nil, err
 	}
-	if b.Task.Work == protocol.WorkTrain {
+	switch b.Task.Work {
+	case protocol.WorkTrain:
 		want := FashionMNISTRoot
 		if opt.DatasetRoot != nil {
 			want = *opt.DatasetRoot
 		}
 		if b.Task.DatasetRoot != want {
 			return nil, fmt.Errorf("%w: task trains on data set %x, expected %x", ErrTask, b.Task.DatasetRoot[:8], want[:8])
+		}
+	case protocol.WorkMatMul:
+		// A matmul unit is one product: step 0 with no predecessor, so one
+		// product cannot be claimed as several steps.
+		if b.Step != 0 || b.Prev != (commit.Hash{}) {
+			return nil, fmt.Errorf("%w: a matmul unit is step 0 with no previous root, got step %d", ErrTask, b.Step)
 		}
 	}
 	mode := opt.Mode
@@ -114,52 +160,52 @@ func Verify(b *bundle.Bundle, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := bundle.CheckShape(b, plan); err != nil {
+		return nil, err
+	}
 	v := &checker{b: b, plan: plan, step: b.Step, taskID: taskID}
 
-	// Commitments: in a full-data bundle the roots are recomputed from the data.
-	if b.Variant == bundle.Full {
-		if err := v.checkFullRoots(); err != nil {
+	// Commitments: every matrix the bundle carries whole is re-hashed.
+	if err := v.checkWholeRoots(); err != nil {
+		return nil, err
+	}
+	// Step 0 starts from the task's initial weights, checked whole.
+	if b.Task.Work == protocol.WorkTrain && b.Step == 0 {
+		init, err := initRoots(plan, taskID)
+		if err != nil {
 			return nil, err
+		}
+		for l, m := range plan.M {
+			if b.Roots[m] != init[l] {
+				return nil, v.fail(m, -1, "", "initial weights root (from the task seed)")
+			}
 		}
 	}
 	stepRoot := protocol.StepRoot(taskID, b.Step, b.Prev, b.Roots)
 
 	// Challenges, replayed exactly as the prover ran them.
 	s := protocol.NewSession(plan, taskID, b.Step, stepRoot, b.PublicKey)
-	if err := s.RoundOne(b.Answers); err != nil {
-		return nil, fmt.Errorf("%w: %w", bundle.ErrFormat, err)
-	}
-	commitment, err := s.RoundTwo(b.Answers)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", bundle.ErrFormat, err)
-	}
-	_ = commitment
 	if b.Task.Mode == protocol.ModeBeacon {
 		if opt.Nonce == nil {
 			return nil, fmt.Errorf("%w: step %d is beacon-mode and no nonce was issued", ErrStale, b.Step)
 		}
-		want, ok := opt.Nonce(taskID, b.Step)
+		want, ok := opt.Nonce(taskID, b.Step, s.Commitment)
 		if !ok || want != b.Nonce {
-			return nil, fmt.Errorf("%w: step %d answers nonce %x, not the one issued", ErrStale, b.Step, b.Nonce[:8])
+			return nil, fmt.Errorf("%w: step %d answers nonce %x, not the one issued for its commitment %x", ErrStale, b.Step, b.Nonce[:8], s.Commitment[:8])
 		}
 	}
 	sampled := plan.SampledRows(s.SampleSeed(b.Nonce))
 	v.sess = s
-	if mode == Full {
-		v.rows = make([][]int, len(plan.Groups))
-		for g, gs := range plan.Groups {
-			v.rows[g] = make([]int, gs.Rows)
-			for i := range v.rows[g] {
-				v.rows[g][i] = i
-			}
+	v.rows = make([][]int, len(plan.Groups))
+	for g, gs := range plan.Groups {
+		if mode == Full {
+			v.rows[g] = allRows(gs.Rows)
+		} else {
+			v.rows[g] = sampled[g]
 		}
-	} else {
-		v.rows = sampled
-	}
-	if err := v.index(sampled); err != nil {
-		return nil, err
 	}
 	if b.Variant == bundle.Sampled {
+		v.index(sampled)
 		if err := v.checkOpenings(sampled); err != nil {
 			return nil, err
 		}
@@ -173,9 +219,11 @@ func Verify(b *bundle.Bundle, opt Options) (*Result, error) {
 		}
 	}
 	res := &Result{TaskID: taskID, Work: b.Task.Work, Step: b.Step, Prev: b.Prev, StepRoot: stepRoot, Mode: mode,
-		Products: len(plan.Products), Signer: b.PublicKey, roots: b.Roots, plan: plan}
-	for g := range plan.Groups {
-		res.Rows += len(v.rows[g]) * len(plan.Groups[g].Matrices)
+		Commitment: s.Commitment, Nonce: b.Nonce, Products: len(plan.Products), Signer: bytes.Clone(b.PublicKey), plan: plan}
+	for m, ms := range plan.Matrices {
+		if ms.Committed() {
+			res.Rows += len(v.checked(m))
+		}
 	}
 	if b.Task.Work == protocol.WorkTrain {
 		for l := range plan.M {
@@ -186,6 +234,41 @@ func Verify(b *bundle.Bundle, opt Options) (*Result, error) {
 	return res, nil
 }
 
+func allRows(n int) []int {
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	return all
+}
+
+// initRoots caches the initial weight roots of recently seen tasks: they cost
+// one hash of every initial weight, once per task.
+var initCache struct {
+	sync.Mutex
+	m map[commit.Hash][]commit.Hash
+}
+
+func initRoots(plan *protocol.Plan, taskID commit.Hash) ([]commit.Hash, error) {
+	initCache.Lock()
+	r, ok := initCache.m[taskID]
+	initCache.Unlock()
+	if ok {
+		return r, nil
+	}
+	r, err := plan.InitRoots(taskID)
+	if err != nil {
+		return nil, err
+	}
+	initCache.Lock()
+	if initCache.m == nil || len(initCache.m) >= 64 {
+		initCache.m = map[commit.Hash][]commit.Hash{}
+	}
+	initCache.m[taskID] = r
+	initCache.Unlock()
+	return r, nil
+}
+
 // checker holds one bundle's verification state.
 type checker struct {
 	b      *bundle.Bundle
@@ -193,7 +276,7 @@ type checker struct {
 	step   uint64
 	taskID commit.Hash
 	sess   *protocol.Session
-	rows   [][]int       // rows to check, per group
+	rows   [][]int       // rows to check of the row-opened matrices, per group
 	pos    []map[int]int // sampled variant: row → position in the group's openings
 }
 
@@ -205,10 +288,7 @@ func (v *checker) fail(matrix int, row int, product, check string) error {
 	return &CheckError{Step: v.step, Matrix: name, Row: row, Product: product, Check: check}
 }
 
-func (v *checker) index(sampled [][]int) error {
-	if v.b.Variant != bundle.Sampled {
-		return nil
-	}
+func (v *checker) index(sampled [][]int) {
 	v.pos = make([]map[int]int, len(sampled))
 	for g, rows := range sampled {
 		v.pos[g] = make(map[int]int, len(rows))
@@ -216,7 +296,20 @@ func (v *checker) index(sampled [][]int) error {
 			v.pos[g][i] = k
 		}
 	}
-	return nil
+}
+
+// whole reports whether every row of matrix m is available: carried whole,
+// or derived from the task.
+func (v *checker) whole(m int) bool { return v.b.Data[m] != nil || !v.plan.Matrices[m].Committed() }
+
+// checked returns the rows of matrix m that are checked: all of a matrix the
+// verifier holds whole, else the group's sampled (or, in full mode, all) rows.
+func (v *checker) checked(m int) []int {
+	ms := v.plan.Matrices[m]
+	if ms.Whole || !ms.Committed() {
+		return allRows(ms.Rows)
+	}
+	return v.rows[ms.Group]
 }
 
 // raw returns the canonical bytes of row i of matrix m.
@@ -227,9 +320,9 @@ func (v *checker) raw(m, i int) []byte {
 		protocol.GenRow(v.plan.Task.MatMul.Seed, ms.Derived, i, row)
 		return unsafe.Slice((*byte)(unsafe.Pointer(&row[0])), len(row))
 	}
-	if v.b.Variant == bundle.Full {
+	if d := v.b.Data[m]; d != nil {
 		n := ms.RowBytes()
-		return v.b.Data[m][i*n : (i+1)*n]
+		return d[i*n : (i+1)*n]
 	}
 	return v.b.Open[m][v.pos[ms.Group][i]].Data
 }
@@ -252,23 +345,50 @@ func (v *checker) int32Row(m, i int, dst []int32) []int32 {
 	return dst
 }
 
-// dot projects row i of matrix m (or of its int8 view) onto x.
-func (v *checker) dot(m int, view bool, i int, x []field.Elem, scratch []int32, vbuf []int8) field.Elem {
-	ms := v.plan.Matrices[m]
-	if ms.Kind == tensor.KindInt8 {
+// dot projects row i of matrix m onto x.
+func (v *checker) dot(m int, i int, x []field.Elem, scratch []int32) field.Elem {
+	if v.plan.Matrices[m].Kind == tensor.KindInt8 {
 		return field.DotInt8(v.int8Row(m, i), x)
 	}
-	row := v.int32Row(m, i, scratch)
-	if view {
-		v.plan.Task.Train.ViewRow(row, vbuf[:len(row)])
-		return field.DotInt8(vbuf[:len(row)], x)
+	return field.DotInt32(v.int32Row(m, i, scratch), x)
+}
+
+// project returns op(X)·x for a matrix the verifier holds whole: X·x (one
+// entry per row) or, transposed, Xᵀ·x (one entry per column; int8 only).
+func (v *checker) project(o protocol.Operand, x []field.Elem) ([]field.Elem, error) {
+	ms := v.plan.Matrices[o.Matrix]
+	if !v.whole(o.Matrix) {
+		return nil, fmt.Errorf("verifier: internal error: %s is not held whole", ms.Name)
 	}
-	return field.DotInt32(row, x)
+	if !o.Trans {
+		out := make([]field.Elem, ms.Rows)
+		err := eachRow(allRows(ms.Rows), func(i int, sc []int32) error {
+			out[i] = v.dot(o.Matrix, i, x, sc)
+			return nil
+		}, ms.Cols)
+		return out, err
+	}
+	if ms.Kind != tensor.KindInt8 {
+		return nil, fmt.Errorf("verifier: internal error: transposed %s is not int8", ms.Name)
+	}
+	// Xᵀ·x: transpose into columns, then one dot product a column.
+	cols := make([]int8, ms.Rows*ms.Cols)
+	for i := 0; i < ms.Rows; i++ {
+		for j, e := range v.int8Row(o.Matrix, i) {
+			cols[j*ms.Rows+i] = e
+		}
+	}
+	out := make([]field.Elem, ms.Cols)
+	err := eachRow(allRows(ms.Cols), func(j int, _ []int32) error {
+		out[j] = field.DotInt8(cols[j*ms.Rows:(j+1)*ms.Rows], x)
+		return nil
+	}, 0)
+	return out, err
 }
 
 // eachRow runs f over rows in parallel (full mode has many), returning the
 // first error in row order.
-func eachRow(rows []int, f func(i int, scratch []int32, vbuf []int8) error, width int) error {
+func eachRow(rows []int, f func(i int, scratch []int32) error, width int) error {
 	workers := runtime.GOMAXPROCS(0)
 	if len(rows) < 64 {
 		workers = 1
@@ -285,9 +405,8 @@ func eachRow(rows []int, f func(i int, scratch []int32, vbuf []int8) error, widt
 		go func(w int, part []int) {
 			defer wg.Done()
 			scratch := make([]int32, width)
-			vbuf := make([]int8, width)
 			for _, i := range part {
-				if err := f(i, scratch, vbuf); err != nil {
+				if err := f(i, scratch); err != nil {
 					errs[w] = err
 					return
 				}
@@ -311,72 +430,38 @@ func (v *checker) maxCols() int {
 	return w
 }
 
+// checkProducts checks every product C = op(A)·op(B) with the challenge r:
+// the verifier computes q = op(B)·r from B, which it holds whole, then
+// C_i·r = (op(A)·q)_i on every checked row i of C, computing op(A)·q from A's
+// row i or, for a transposed A (held whole), from all of A. No prover answer
+// enters the identity.
 func (v *checker) checkProducts() error {
 	width := v.maxCols()
 	for pi, p := range v.plan.Products {
-		a := v.b.Answers[pi]
 		r := v.sess.R[pi]
-		cg := v.plan.Matrices[p.C].Group
-		// c = C·r on C's rows.
-		if err := eachRow(v.rows[cg], func(i int, sc []int32, vb []int8) error {
-			if v.dot(p.C, false, i, r, sc, vb) != a.C[i] {
-				return v.fail(p.C, i, p.Name, "freivalds projection C·r")
+		q, err := v.project(p.B, r)
+		if err != nil {
+			return err
+		}
+		var h []field.Elem // Aᵀ·q, when A is transposed
+		if p.A.Trans {
+			if h, err = v.project(p.A, q); err != nil {
+				return err
+			}
+		}
+		if err := eachRow(v.checked(p.C), func(i int, sc []int32) error {
+			want := func() field.Elem {
+				if p.A.Trans {
+					return h[i]
+				}
+				return v.dot(p.A.Matrix, i, q, sc)
+			}()
+			if v.dot(p.C, i, r, sc) != want {
+				return v.fail(p.C, i, p.Name, "freivalds identity C·r = op(A)·(op(B)·r)")
 			}
 			return nil
 		}, width); err != nil {
 			return err
-		}
-		bg := v.plan.Matrices[p.B.Matrix].Group
-		if !p.B.Trans {
-			// q = B·r on B's rows.
-			if err := eachRow(v.rows[bg], func(j int, sc []int32, vb []int8) error {
-				if v.dot(p.B.Matrix, p.B.View, j, r, sc, vb) != a.Q[j] {
-					return v.fail(p.B.Matrix, j, p.Name, "freivalds projection B·r")
-				}
-				return nil
-			}, width); err != nil {
-				return err
-			}
-		} else {
-			// q = Bᵀ·r: w = B·s on B's rows and q·s = r·w.
-			s := v.sess.S[pi]
-			if err := eachRow(v.rows[bg], func(j int, sc []int32, vb []int8) error {
-				if v.dot(p.B.Matrix, p.B.View, j, s, sc, vb) != a.W[j] {
-					return v.fail(p.B.Matrix, j, p.Name, "freivalds projection B·s")
-				}
-				return nil
-			}, width); err != nil {
-				return err
-			}
-			if field.Dot(a.Q, s) != field.Dot(r, a.W) {
-				return v.fail(-1, -1, p.Name, "freivalds identity q·s = r·(B·s)")
-			}
-		}
-		ag := v.plan.Matrices[p.A.Matrix].Group
-		if !p.A.Trans {
-			// c = A·q on A's rows (A and C share their row group).
-			if err := eachRow(v.rows[ag], func(i int, sc []int32, vb []int8) error {
-				if v.dot(p.A.Matrix, p.A.View, i, a.Q, sc, vb) != a.C[i] {
-					return v.fail(p.A.Matrix, i, p.Name, "freivalds identity A·q = C·r")
-				}
-				return nil
-			}, width); err != nil {
-				return err
-			}
-		} else {
-			// c = Aᵀ·q: y = A·t on A's rows and c·t = q·y.
-			t := v.sess.T[pi]
-			if err := eachRow(v.rows[ag], func(j int, sc []int32, vb []int8) error {
-				if v.dot(p.A.Matrix, p.A.View, j, t, sc, vb) != a.Y[j] {
-					return v.fail(p.A.Matrix, j, p.Name, "freivalds projection A·t")
-				}
-				return nil
-			}, width); err != nil {
-				return err
-			}
-			if field.Dot(a.C, t) != field.Dot(a.Q, a.Y) {
-				return v.fail(-1, -1, p.Name, "freivalds identity c·t = q·(A·t)")
-			}
 		}
 	}
 	return nil
@@ -385,7 +470,7 @@ func (v *checker) checkProducts() error {
 // checkOpenings checks every opened row against its matrix root.
 func (v *checker) checkOpenings(sampled [][]int) error {
 	for m, ms := range v.plan.Matrices {
-		if !ms.Committed() {
+		if !v.plan.Opened(m) {
 			continue
 		}
 		prefix := commit.LeafPrefix(v.plan.MatrixDomain(v.taskID, v.step, m))
@@ -400,19 +485,15 @@ func (v *checker) checkOpenings(sampled [][]int) error {
 	return nil
 }
 
-// checkFullRoots recomputes every matrix root from a full-data bundle.
-func (v *checker) checkFullRoots() error {
+// checkWholeRoots recomputes the root of every matrix the bundle carries whole.
+func (v *checker) checkWholeRoots() error {
 	for m, ms := range v.plan.Matrices {
-		if !ms.Committed() {
+		if v.b.Data[m] == nil || !ms.Committed() {
 			continue
 		}
 		prefix := commit.LeafPrefix(v.plan.MatrixDomain(v.taskID, v.step, m))
 		leaves := make([]commit.Hash, ms.Rows)
-		all := make([]int, ms.Rows)
-		for i := range all {
-			all[i] = i
-		}
-		_ = eachRow(all, func(i int, _ []int32, _ []int8) error {
+		_ = eachRow(allRows(ms.Rows), func(i int, _ []int32) error {
 			leaves[i] = commit.Leaf(prefix, uint32(i), v.raw(m, i))
 			return nil
 		}, 0)
@@ -427,24 +508,9 @@ func (v *checker) checkFullRoots() error {
 	return nil
 }
 
-func eq8(a, b []int8) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return len(a) == len(b)
-}
-
-func eq32(a, b []int32) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return len(a) == len(b)
-}
-
+// checkTrainRows checks the row functions: every batch row (the batch
+// matrices are whole) and the checked rows of every layer: the view
+// W_l = View(M_l) and the update M′_l = Update(M_l, DW_l).
 func (v *checker) checkTrainRows() error {
 	p := v.plan
 	cfg := p.Task.Train
@@ -452,12 +518,8 @@ func (v *checker) checkTrainRows() error {
 	L := len(d) - 1
 	width := v.maxCols()
 	// Batch rows: the example, the forward and the backward row functions.
-	bg := p.BatchGroup
-	for k, i := range v.rows[bg] {
-		ex := v.b.Examples[k]
-		if v.b.Variant == bundle.Full {
-			ex = v.b.Examples[i]
-		}
+	if err := eachRow(allRows(p.Groups[p.BatchGroup].Rows), func(i int, _ []int32) error {
+		ex := v.b.Examples[i]
 		idx := cfg.SampleIndex(v.step, i)
 		leaf := protocol.DatasetLeaf(idx, ex.Label, ex.Image)
 		if err := commit.Verify(p.Task.DatasetRoot, leaf, idx, model.TrainExamples, ex.Path); err != nil {
@@ -465,7 +527,7 @@ func (v *checker) checkTrainRows() error {
 		}
 		x := make([]int8, d[0])
 		cfg.InputRow(ex.Image, x)
-		if !eq8(x, v.int8Row(p.X, i)) {
+		if !slices.Equal(x, v.int8Row(p.X, i)) {
 			return v.fail(p.X, i, "", fmt.Sprintf("input row = training example %d", idx))
 		}
 		z := make([]int32, width)
@@ -474,40 +536,40 @@ func (v *checker) checkTrainRows() error {
 		for l := 1; l < L; l++ {
 			zr := v.int32Row(p.Z[l-1], i, z)
 			cfg.ActRow(l, zr, out[:d[l]])
-			if !eq8(out[:d[l]], v.int8Row(p.A[l-1], i)) {
+			if !slices.Equal(out[:d[l]], v.int8Row(p.A[l-1], i)) {
 				return v.fail(p.A[l-1], i, "", fmt.Sprintf("activation A%d = act(Z%d)", l, l))
 			}
 		}
 		zr := v.int32Row(p.Z[L-1], i, z)
 		cfg.LossGradRow(zr, ex.Label, out[:d[L]])
-		if !eq8(out[:d[L]], v.int8Row(p.G[L-1], i)) {
+		if !slices.Equal(out[:d[L]], v.int8Row(p.G[L-1], i)) {
 			return v.fail(p.G[L-1], i, "", fmt.Sprintf("loss gradient G%d", L))
 		}
 		for l := 1; l < L; l++ {
 			dr := v.int32Row(p.D[l-1], i, z)
 			zr := v.int32Row(p.Z[l-1], i, z2)
 			cfg.BackActRow(l, dr, zr, out[:d[l]])
-			if !eq8(out[:d[l]], v.int8Row(p.G[l-1], i)) {
+			if !slices.Equal(out[:d[l]], v.int8Row(p.G[l-1], i)) {
 				return v.fail(p.G[l-1], i, "", fmt.Sprintf("gradient G%d = backact(D%d, Z%d)", l, l, l))
 			}
 		}
+		return nil
+	}, 0); err != nil {
+		return err
 	}
-	// Weight rows: the initial weights at step 0, and the update.
+	// Weight rows: the view the products used, and the update.
 	for l := 1; l <= L; l++ {
-		g := p.Matrices[p.M[l-1]].Group
-		if err := eachRow(v.rows[g], func(j int, sc []int32, _ []int8) error {
-			m := append([]int32(nil), v.int32Row(p.M[l-1], j, sc)...)
-			if v.step == 0 {
-				want := make([]int32, d[l])
-				cfg.InitRow(l, j, want)
-				if !eq32(want, m) {
-					return v.fail(p.M[l-1], j, "", "initial weights from the task seed")
-				}
+		if err := eachRow(v.checked(p.M[l-1]), func(j int, sc []int32) error {
+			m := slices.Clone(v.int32Row(p.M[l-1], j, sc))
+			view := make([]int8, d[l])
+			cfg.ViewRow(m, view)
+			if !slices.Equal(view, v.int8Row(p.W[l-1], j)) {
+				return v.fail(p.W[l-1], j, "", fmt.Sprintf("weight view W%d = view(M%d)", l, l))
 			}
-			dw := append([]int32(nil), v.int32Row(p.DW[l-1], j, sc)...)
+			dw := slices.Clone(v.int32Row(p.DW[l-1], j, sc))
 			want := make([]int32, d[l])
 			cfg.UpdateRow(l, v.step, m, dw, want)
-			if !eq32(want, v.int32Row(p.MNext[l-1], j, sc)) {
+			if !slices.Equal(want, v.int32Row(p.MNext[l-1], j, sc)) {
 				return v.fail(p.MNext[l-1], j, "", fmt.Sprintf("weight update M%d' = update(M%d, DW%d)", l, l, l))
 			}
 			return nil
