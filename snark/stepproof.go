@@ -274,38 +274,6 @@ func VerifyStep(s *Succinct, shape StepShape, vk groth16.VerifyingKey, dataRoot 
 	return st, nil
 }
 
-// StepChain links verified succinct steps of one task: consecutive steps,
-// each starting from the weights the previous one ended with, the first
-// from the task's initial weights when it is step 0.
-type StepChain struct {
-	next  uint64
-	roots []fr.Element // M′ of the last step
-	begun bool
-}
-
-// Add links a verified step's statement to the chain.
-func (c *StepChain) Add(t protocol.Task, st *StepStatement) error {
-	switch {
-	case !c.begun && st.Step == 0:
-		init, err := InitRoots(t.Train)
-		if err != nil {
-			return err
-		}
-		c.roots = init
-	case !c.begun:
-		c.roots = st.M // a chain may start mid-run; it vouches only from here
-	case st.Step != c.next:
-		return fmt.Errorf("%w: step %d where %d was due (stale or replayed)", ErrProof, st.Step, c.next)
-	}
-	for l := range st.M {
-		if !st.M[l].Equal(&c.roots[l]) {
-			return fmt.Errorf("%w: step %d starts from other weights (layer %d) than the chain holds", ErrProof, st.Step, l+1)
-		}
-	}
-	c.begun, c.next, c.roots = true, st.Step+1, st.MNext
-	return nil
-}
-
 // ParseProof decodes a bundle's Groth16 proof.
 func ParseProof(b []byte) (groth16.Proof, error) {
 	proof := groth16.NewProof(ecc.BN254)

@@ -58,7 +58,7 @@ func TestStepProofEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 		bundles = append(bundles, sb)
 	}
-	var chain snark.StepChain
+	chain := snark.NewStepChain()
 	for _, sb := range bundles {
 		st, err := snark.VerifyStep(sb, shape, vk, tree.Root(), nil)
 		require.NoError(t, err)
@@ -70,12 +70,18 @@ func TestStepProofEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.ErrorIs(t, chain.Add(task, st), snark.ErrProof)
 	// Steps out of order do not link either.
-	var chain2 snark.StepChain
+	chain2 := snark.NewStepChain()
 	st0, err := snark.VerifyStep(bundles[0], shape, vk, tree.Root(), nil)
 	require.NoError(t, err)
+	require.ErrorIs(t, chain2.Add(task, st), snark.ErrNotAnchored, "a lone step 1")
 	require.NoError(t, chain2.Add(task, st0))
+	cp := chain2.Checkpoint()
 	require.NoError(t, chain2.Add(task, st))
 	require.ErrorIs(t, chain2.Add(task, st0), snark.ErrProof)
+	// A chain from the checkpoint after step 0 takes step 1.
+	chain3, err := snark.NewStepChainFrom(cp)
+	require.NoError(t, err)
+	require.NoError(t, chain3.Add(task, st))
 
 	reject := func(name string, mutate func(sb *snark.Succinct) (fr.Element, bool)) {
 		t.Run(name, func(t *testing.T) {
@@ -172,7 +178,8 @@ func TestStepProofEndToEnd(t *testing.T) {
 	t.Logf("EVM verifyProof, training step (%d public inputs): %d gas, proof calldata %d bytes", len(st1.Elements()), res.Gas, res.ProofBytes)
 
 	// The StepChain wrapper: steps in order from the initial weights; a
-	// proof submitted under another miner's key, and a replay, revert.
+	// proof submitted under another miner's key, and a replay, revert, the
+	// replay on its Context.
 	init, err := snark.InitRoots(cfg)
 	require.NoError(t, err)
 	var subs []evm.Submission
@@ -189,7 +196,10 @@ func TestStepProofEndToEnd(t *testing.T) {
 	ch, err := evm.StepChain(solc, vk, init, []evm.Submission{subs[1], subs[0], stolen, subs[1], subs[1]})
 	require.NoError(t, err)
 	require.Equal(t, []bool{true, false, true, false, true}, ch.Reverted)
-	t.Logf("EVM StepChain.submitStep (verify, miner digest, weights update): %v gas", ch.Gas)
+	require.Equal(t, "StepChain: context already accepted", ch.Reasons[4])
+	ctx1 := subs[1].Statement.Context()
+	require.True(t, ch.LastContext.Equal(&ctx1))
+	t.Logf("EVM StepChain.submitStep (verify, miner digest, Context recorded, weights update): %v gas", ch.Gas)
 }
 
 // TestStepPlonk: the universal-setup alternative proves and verifies a
