@@ -162,12 +162,12 @@ func sampledBundles(ctx context.Context, r *Report, cfg Config) error {
 }
 
 // proverOverhead: the prover's work beside the computation, for matmul
-// units (bare GEMM vs GEMM + commit + answer + bundle) and training steps.
+// units (bare GEMM vs GEMM + commit + open + bundle) and training steps.
 func proverOverhead(ctx context.Context, r *Report, cfg Config) error {
 	sizes := pick(cfg.Quick, []int{512, 1024, 2048, 4096}, []int{512, 1024, 2048, 4096, 8192})
 	reps := pick(cfg.Quick, 5, 7)
 	cpu := matmul.NewCPU()
-	t := Table{Title: "Prover overhead on the CPU (commit + answer + open + sign)",
+	t := Table{Title: "Prover overhead on the CPU (commit + open + sign)",
 		Header: []string{"work", "compute", "compute + proving", "overhead"}, Command: "bench --out DIR (section 3)"}
 	for _, n := range sizes {
 		var gemm, proved []float64

@@ -42,7 +42,7 @@ func TestKeys(t *testing.T) {
 }
 
 // TestBeaconFlow drives a beacon-mode training task the way a network
-// would: the miner publishes its answer commitment, then gets the nonce.
+// would: the miner publishes its commitment, then gets the nonce.
 func TestBeaconFlow(t *testing.T) {
 	data := synth.Dataset(5)
 	cfg := model.DefaultConfig()
@@ -82,7 +82,7 @@ func TestBeaconFlow(t *testing.T) {
 
 // BenchmarkProverOverhead measures, in one run, a matmul unit's bare GEMM
 // and the whole proving pipeline on the same operands: the product with its
-// rows hashed in the epilogue, the Merkle trees, the Freivalds answers, the
+// rows hashed in the epilogue, the Merkle trees, the
 // openings, the encoding and the signature. overhead-% is the pipeline's
 // extra time as a share of the bare GEMM. The operands' derivation from the
 // seed is outside both.

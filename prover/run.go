@@ -55,7 +55,7 @@ type StepReport struct {
 	Root         commit.Hash
 	BundleBytes  int
 	TrainSeconds float64 // the step's forward, backward and update
-	ProveSeconds float64 // commit, answer, open, encode and sign
+	ProveSeconds float64 // commit, open, encode and sign
 	Bundle       []byte  `json:"-"`
 }
 
@@ -115,7 +115,7 @@ func (t *Trainer) Step(ctx context.Context, signer ed25519.PublicKey) (*Pending,
 	var tr *model.Trace
 	var st *Step
 	if t.device != nil {
-		// The step stays on the device: committed and answered there, only
+		// The step stays on the device: committed there, only
 		// the opened rows come back. Pending.Release frees it.
 		r, err := t.device.StepResident(ctx)
 		if err != nil {
