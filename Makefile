@@ -49,7 +49,7 @@ data:
 demo: deps build
 	rm -rf $(OUT)
 	$(BIN)/prover train --steps $(STEPS) --samples $(SAMPLES) --out $(OUT) --data $(DATA)
-	$(BIN)/verifier verify --key $(OUT)/miner.key.pub $(OUT)
+	$(BIN)/verifier verify --task $$(cat $(OUT)/task.id) --key $(OUT)/miner.key.pub $(OUT)
 
 # succinct-demo: development keys for a small model (784-8-6-10, batch 4),
 # three training steps proven with Groth16, verified as a chain.
@@ -58,7 +58,7 @@ succinct-demo: deps build
 	rm -rf $(SDEMO)
 	$(BIN)/prover setup --train --layers 8,6 --batch 4 --samples 1 --out $(SDEMO)/keys
 	$(BIN)/prover train --steps 3 --layers 8,6 --batch 4 --samples 1 --succinct --pk $(SDEMO)/keys/step.pk --out $(SDEMO) --data $(DATA)
-	$(BIN)/verifier verify --mode succinct --vk $(SDEMO)/keys/step.vk --key $(SDEMO)/miner.key.pub $(SDEMO)
+	$(BIN)/verifier verify --mode succinct --vk $(SDEMO)/keys/step.vk --task $$(cat $(SDEMO)/task.id) --key $(SDEMO)/miner.key.pub $(SDEMO)
 
 # test: the README's test command; CI runs exactly this. It also checks that
 # every GEMM path equals oneDNN bit for bit, and the pure-Go build.

@@ -6,7 +6,14 @@
 //
 //	prover keygen --out KEY
 //	prover train --steps N --out DIR [--seed S] [--batch B] [--layers 256,128] [--samples s] [--key KEY] [--data DIR] [--full] [--json]
+//	             [--mode fiat-shamir|beacon --beacon-dir DIR [--beacon-timeout D]]
 //	prover matmul --n N [--seed S] [--samples s] [--key KEY] [--full] --out FILE
+//
+// train writes OUT/task.id (the task id in hex, which verifier verify --task
+// takes) and a bundle per step, OUT/step-NNNNNN.tpb. In beacon mode the rows
+// are sampled with a nonce issued after the step is committed: for every
+// step the prover publishes DIR/step-NNNNNN.commitment and waits for
+// DIR/step-NNNNNN.nonce (verifier beacon issues them for local use).
 //
 // Exit codes: 0 success, 1 failure, 2 usage or I/O error.
 package main
@@ -51,6 +58,7 @@ func usage() {
   prover keygen --out KEY
   prover train --steps N --out DIR [--seed S] [--batch B] [--layers 256,128] [--samples s] [--key KEY] [--data DIR] [--full] [--json]
                [--lr-decay-every K] [--lr-max-shift S] [--backend cpu|emu|cuda|auto] [--succinct --pk PK]
+               [--mode fiat-shamir|beacon --beacon-dir DIR [--beacon-timeout D]]
   prover matmul --n N [--seed S] [--samples s] [--key KEY] [--full | --succinct --pk PK] --out FILE
   prover setup --n N --samples s --out DIR      (development Groth16 keys for succinct matmul units)
   prover setup --train [--layers 256,128] [--batch B] [--samples s] [--lr-decay-every K] [--lr-max-shift S] --out DIR
@@ -172,6 +180,9 @@ type trainSummary struct {
 	Backend        string  `json:"backend"`
 	Variant        string  `json:"variant"`
 	Samples        int     `json:"samples"`
+	Mode           string  `json:"mode"`
+	// NonceWaitSeconds is the time spent waiting for beacon nonces.
+	NonceWaitSeconds float64 `json:"nonce_wait_seconds,omitempty"`
 }
 
 func trainCmd(ctx context.Context, args []string) {
@@ -184,9 +195,12 @@ func trainCmd(ctx context.Context, args []string) {
 	layers := fs.String("layers", joinInts(def.Layers), "hidden layer sizes")
 	lrDecay := fs.Int("lr-decay-every", def.LRDecayEvery, "steps between halvings of the learning rate (0: never)")
 	lrMax := fs.Int("lr-max-shift", def.LRMaxShift, "largest learning-rate shift (the rate stops halving there)")
-	samples := fs.Int("samples", 32, "rows sampled per row group")
+	samples := fs.Int("samples", 128, "rows sampled per row group (128: the soundness analysis in docs/SOUNDNESS.md picks it for training steps)")
 	keyPath := fs.String("key", "", "miner key (default: OUT/miner.key, made if missing)")
 	data := fs.String("data", dataset.DefaultDir, "Fashion-MNIST directory")
+	modeName := fs.String("mode", "fiat-shamir", "how rows are sampled: fiat-shamir (from the transcript) or beacon (from a nonce issued after each step's commitment; needs --beacon-dir)")
+	beaconDir := fs.String("beacon-dir", "", "beacon mode: publish step-NNNNNN.commitment here and wait for step-NNNNNN.nonce")
+	beaconTimeout := fs.Duration("beacon-timeout", 10*time.Minute, "beacon mode: how long to wait for a step's nonce")
 	full := fs.Bool("full", false, "write full-data bundles (every matrix) instead of sampled ones")
 	asJSON := fs.Bool("json", false, "print one JSON summary on stdout at the end")
 	be := fs.String("backend", "cpu", "matmul backend: cpu|emu|cuda|auto")
@@ -195,6 +209,27 @@ func trainCmd(ctx context.Context, args []string) {
 	fs.Parse(args)
 	if *out == "" || *steps <= 0 {
 		cli.Fatalf(name, 2, "train needs --out DIR and --steps N > 0")
+	}
+	var mode protocol.Mode
+	switch *modeName {
+	case "fiat-shamir":
+		mode = protocol.ModeFiatShamir
+		if *beaconDir != "" {
+			cli.Fatalf(name, 2, "--beacon-dir is for --mode beacon")
+		}
+	case "beacon":
+		mode = protocol.ModeBeacon
+		if *beaconDir == "" {
+			cli.Fatalf(name, 2, "--mode beacon needs --beacon-dir DIR (where commitments are published and nonces arrive)")
+		}
+		if *succinct {
+			cli.Fatalf(name, 2, "--succinct proves Fiat–Shamir tasks only")
+		}
+		if *beaconTimeout <= 0 {
+			cli.Fatalf(name, 2, "--beacon-timeout must be positive")
+		}
+	default:
+		cli.Fatalf(name, 2, "--mode %q: want fiat-shamir or beacon", *modeName)
 	}
 	cfg := def
 	cfg.Seed, cfg.Batch = *seed, *batch
@@ -218,11 +253,20 @@ func trainCmd(ctx context.Context, args []string) {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		cli.Fatalf(name, 2, "%v", err)
 	}
+	if mode == protocol.ModeBeacon {
+		if err := os.MkdirAll(*beaconDir, 0o755); err != nil {
+			cli.Fatalf(name, 2, "%v", err)
+		}
+	}
 	key := loadKey(*keyPath, *out)
 	bk := backend(*be)
-	t, err := prover.NewTrainer(cfg, uint32(*samples), protocol.ModeFiatShamir, trainSet, bk)
+	t, err := prover.NewTrainer(cfg, uint32(*samples), mode, trainSet, bk)
 	if err != nil {
 		cli.Fatalf(name, 1, "%v", err)
+	}
+	id := t.Task.ID()
+	if err := os.WriteFile(filepath.Join(*out, "task.id"), []byte(hex.EncodeToString(id[:])+"\n"), 0o644); err != nil {
+		cli.Fatalf(name, 2, "%v", err)
 	}
 	if *succinct {
 		if bk.Name() != "cpu" {
@@ -235,19 +279,30 @@ func trainCmd(ctx context.Context, args []string) {
 	if *full {
 		variant = bundle.Full
 	}
-	sum := trainSummary{Steps: *steps, Out: *out, Backend: bk.Name(), Variant: variant.String(), Samples: *samples}
-	id := t.Task.ID()
+	sum := trainSummary{Steps: *steps, Out: *out, Backend: bk.Name(), Variant: variant.String(), Samples: *samples, Mode: *modeName}
 	sum.TaskID = hex.EncodeToString(id[:])
 	bar := cli.NewProgress("train", *steps)
 	start := time.Now()
-	err = t.Run(ctx, prover.TrainOptions{Steps: *steps, Variant: variant, Key: key, OutDir: *out, Progress: func(r prover.StepReport) {
+	progress := func(r prover.StepReport) {
 		sum.TrainSeconds += r.TrainSeconds
 		sum.ProveSeconds += r.ProveSeconds
 		sum.BundleBytes += int64(r.BundleBytes)
 		bar.Set(int(r.Step)+1, fmt.Sprintf("%.1f steps/s", float64(r.Step+1)/time.Since(start).Seconds()))
-	}})
+	}
+	opt := prover.TrainOptions{Steps: *steps, Variant: variant, Key: key, OutDir: *out, Progress: progress}
+	if mode == protocol.ModeBeacon {
+		bw := beaconWait{dir: *beaconDir, timeout: *beaconTimeout}
+		err = runBeacon(ctx, t, opt, bw, &sum.NonceWaitSeconds)
+	} else {
+		err = t.Run(ctx, opt)
+	}
 	bar.Done()
 	if err != nil {
+		var pe *os.PathError
+		var le *os.LinkError
+		if errors.As(err, &pe) || errors.As(err, &le) {
+			cli.Fatalf(name, 2, "%v", err)
+		}
 		cli.Fatalf(name, 1, "%v", err)
 	}
 	sum.StepsPerSecond = float64(*steps) / time.Since(start).Seconds()
@@ -270,8 +325,14 @@ func trainCmd(ctx context.Context, args []string) {
 	fmt.Fprintf(w, "steps\t%d (batch %d, layers %v, %s backend)\n", sum.Steps, cfg.Batch, cfg.Dims(), sum.Backend)
 	fmt.Fprintf(w, "test accuracy\t%.4f on %d test images\n", acc, testSet.N)
 	fmt.Fprintf(w, "test loss\t%.4f\n", loss)
-	fmt.Fprintf(w, "train time\t%.1f s\n", sum.TrainSeconds)
-	fmt.Fprintf(w, "prove time\t%.1f s (commit, answer, open, sign)\n", sum.ProveSeconds)
+	if mode == protocol.ModeBeacon {
+		fmt.Fprintf(w, "train time\t%.1f s (train and commit)\n", sum.TrainSeconds)
+		fmt.Fprintf(w, "prove time\t%.1f s (open, sign)\n", sum.ProveSeconds)
+		fmt.Fprintf(w, "nonce wait\t%.1f s (nonces from %s)\n", sum.NonceWaitSeconds, *beaconDir)
+	} else {
+		fmt.Fprintf(w, "train time\t%.1f s\n", sum.TrainSeconds)
+		fmt.Fprintf(w, "prove time\t%.1f s (commit, open, sign)\n", sum.ProveSeconds)
+	}
 	fmt.Fprintf(w, "steps/s\t%.2f\n", sum.StepsPerSecond)
 	fmt.Fprintf(w, "bundles\t%d %s bundles, %.1f MiB in %s\n", sum.Steps, sum.Variant, float64(sum.BundleBytes)/(1<<20), sum.Out)
 	w.Flush()
@@ -289,7 +350,7 @@ func matmulCmd(ctx context.Context, args []string) {
 	fs := flag.NewFlagSet("matmul", flag.ExitOnError)
 	n := fs.Int("n", 1024, "matrix size: C = A·B with A, B n×n")
 	seed := fs.Uint64("seed", 1, "seed of A and B")
-	samples := fs.Int("samples", 32, "rows sampled per row group")
+	samples := fs.Int("samples", 280, "rows sampled per row group (280: the soundness analysis in docs/SOUNDNESS.md picks it for matmul units)")
 	keyPath := fs.String("key", "", "miner key (default: a key beside FILE)")
 	full := fs.Bool("full", false, "write a full-data bundle")
 	succinct := fs.Bool("succinct", false, "write a succinct (Groth16) bundle; needs --pk")

@@ -3,21 +3,44 @@
 //
 // Usage:
 //
-//	verifier verify [--mode auto|full|sampled] [--json] [--key PUB]... [--task ID] [--nonce HEX] [--max-bytes N] PATH...
-//	verifier verify --mode succinct --vk FILE [--data-root HEX] [--nonce HEX] [--json] [--key PUB]... [--task ID] PATH...
+//	verifier verify (--task ID... | --any-task) [--mode auto|full|sampled] [--json] [--key PUB]... [--nonces FILE] [--checkpoint FILE] [--max-bytes N] PATH...
+//	verifier verify --mode succinct --vk FILE (--task ID... | --any-task) [--data-root HEX] [--nonces FILE] [--json] [--key PUB]... PATH...
+//	verifier beacon --dir DIR --nonces FILE [--steps N] [--timeout D]
 //	verifier inspect FILE
+//
+// verify accepts only the tasks named with --task (hex task ids, as prover
+// train writes to OUT/task.id); --any-task accepts whatever task a miner
+// names, which only suits inspecting bundles: a miner can invent a task that
+// is cheap to fake.
+//
+// Beacon-mode tasks sample their rows with a nonce issued after the miner
+// published the step's commitment. --nonces FILE names the nonces issued,
+// one line per step, "STEP NONCE_HEX COMMITMENT_HEX" (# starts a comment);
+// a bundle is accepted only if it answers its step's nonce and its
+// commitment is the one the nonce was issued for. In succinct mode the
+// commitment column may be "-" (the circuit binds the nonce). verifier
+// beacon is the issuing side for local use and tests: it watches the
+// prover's --beacon-dir and writes such a file.
+//
+// --checkpoint FILE, {"task_id": HEX, "step": N, "prev": HEX, "weights":
+// [HEX, ...]}, starts that task's chain at a step a node already trusts:
+// step N must name prev (the root of step N−1) and start from weights (the
+// roots of M′ that step N−1 output). verify --json prints such an object for
+// every chain it linked.
 //
 // Succinct bundles (.tps) are checked against a verifying key from prover
 // setup: matmul.vk for matmul units, step.vk for training steps, which must
 // also chain.
 //
 // PATH is a bundle or a directory of bundles; the training steps of one task
-// are checked as a chain (each step extends the previous one). Exit codes: 0
+// are checked as a chain (each step extends the previous one). Bundles are
+// read one at a time: memory does not grow with their number. Exit codes: 0
 // every bundle accepted, 1 any rejected (the reasons on stderr), 2 usage or
 // I/O error.
 package main
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
@@ -33,7 +56,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/logger"
 
 	"github.com/seed46f70faa/trainproof/bundle"
@@ -48,8 +70,9 @@ const name = "verifier"
 
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
-  verifier verify [--mode auto|full|sampled] [--json] [--key PUB]... [--task ID] [--nonce HEX] [--max-bytes N] PATH...
-  verifier verify --mode succinct --vk FILE [--data-root HEX] [--nonce HEX] [--json] [--key PUB]... [--task ID] PATH...
+  verifier verify (--task ID... | --any-task) [--mode auto|full|sampled] [--json] [--key PUB]... [--nonces FILE] [--checkpoint FILE] [--max-bytes N] PATH...
+  verifier verify --mode succinct --vk FILE (--task ID... | --any-task) [--data-root HEX] [--nonces FILE] [--json] [--key PUB]... PATH...
+  verifier beacon --dir DIR --nonces FILE [--steps N] [--timeout D]
   verifier inspect FILE
 `)
 	os.Exit(2)
@@ -63,6 +86,8 @@ func main() {
 	switch os.Args[1] {
 	case "verify":
 		os.Exit(verify(os.Args[2:]))
+	case "beacon":
+		os.Exit(beaconCmd(os.Args[2:]))
 	case "inspect":
 		inspect(os.Args[2:])
 	default:
@@ -89,6 +114,15 @@ type result struct {
 	StepRoot string  `json:"step_root,omitempty"`
 }
 
+// chainReport is a linked chain in verify --json: the steps first..next−1,
+// and the checkpoint to resume after them.
+type chainReport struct {
+	TaskID     string         `json:"task_id"`
+	First      uint64         `json:"first_step"`
+	Next       uint64         `json:"next_step"`
+	Checkpoint checkpointFile `json:"checkpoint"`
+}
+
 func hexKey(s string) ([]byte, error) {
 	if b, err := os.ReadFile(s); err == nil {
 		s = strings.TrimSpace(string(b))
@@ -100,15 +134,56 @@ func hexKey(s string) ([]byte, error) {
 	return k, nil
 }
 
+// usageErr prints a usage or I/O error and returns its exit code, 2.
+func usageErr(format string, a ...any) int {
+	fmt.Fprintf(os.Stderr, "%s: error: %s\n", name, fmt.Sprintf(format, a...))
+	return 2
+}
+
+// pinTasks sets the task options from --task and --any-task: a verifier
+// that pays for work must say which task it pays for.
+func pinTasks(opt *verifier.Options, tasks []string, anyTask bool) int {
+	switch {
+	case len(tasks) > 0 && anyTask:
+		return usageErr("--task and --any-task exclude each other")
+	case len(tasks) == 0 && !anyTask:
+		fmt.Fprintf(os.Stderr, "%s: error: no task pinned: name the task you accept with --task ID (repeatable), or pass --any-task\n", name)
+		cli.Hint(name, "prover train writes the task id to OUT/task.id: --task $(cat OUT/task.id)")
+		return 2
+	case anyTask:
+		fmt.Fprintf(os.Stderr, "%s: warning: --any-task accepts any task a miner invents, including one made cheap to fake\n", name)
+		opt.AnyTask = true
+		return 0
+	}
+	var ids []commit.Hash
+	for _, t := range tasks {
+		id, err := hex32(strings.TrimSpace(t))
+		if err != nil {
+			return usageErr("--task: %v", err)
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 1 {
+		opt.TaskID = &ids[0]
+	} else {
+		opt.Tasks = ids
+	}
+	return 0
+}
+
 func verify(args []string) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	mode := fs.String("mode", "auto", "auto|full|sampled|succinct")
 	vkPath := fs.String("vk", "", "succinct mode: the verifying key from prover setup")
 	asJSON := fs.Bool("json", false, "print the results as JSON on stdout")
-	var keys multi
+	var keys, tasks multi
 	fs.Var(&keys, "key", "allowed signer (hex or a .pub file); repeatable; default any")
-	task := fs.String("task", "", "accept only this task id (hex)")
-	nonce := fs.String("nonce", "", "beacon-mode tasks: the nonce issued for every step (hex, 32 bytes)")
+	fs.Var(&tasks, "task", "accept this task id (64 hex digits, as in prover train's OUT/task.id); repeatable")
+	anyTask := fs.Bool("any-task", false, "accept any task a miner names (for inspection only: a miner can invent a task that is cheap to fake)")
+	noncesPath := fs.String("nonces", "", "beacon-mode tasks: the nonces issued, one line per step: STEP NONCE_HEX COMMITMENT_HEX (verifier beacon writes it)")
+	cpPath := fs.String("checkpoint", "", "start the chain of a task at a trusted checkpoint: JSON {task_id, step, prev, weights}")
 	maxBytes := fs.Int("max-bytes", bundle.MaxSize, "largest bundle accepted")
 	dataRoot := fs.String("data-root", "", "succinct training steps: the data set's Poseidon2 root (hex; default: Fashion-MNIST's for tasks over it)")
 	if err := fs.Parse(args); err != nil {
@@ -123,111 +198,116 @@ func verify(args []string) int {
 		opt.Mode = verifier.Sampled
 	case "succinct":
 	default:
-		fmt.Fprintf(os.Stderr, "%s: error: --mode %q: want auto, full, sampled or succinct\n", name, *mode)
-		return 2
+		return usageErr("--mode %q: want auto, full, sampled or succinct", *mode)
 	}
 	for _, k := range keys {
 		b, err := hexKey(k)
 		if err != nil || len(b) != ed25519.PublicKeySize {
-			fmt.Fprintf(os.Stderr, "%s: error: --key: not an ed25519 public key: %v\n", name, k)
-			return 2
+			return usageErr("--key: not an ed25519 public key: %v", k)
 		}
 		opt.Keys = append(opt.Keys, ed25519.PublicKey(b))
 	}
-	if *task != "" {
-		b, err := hex.DecodeString(*task)
-		if err != nil || len(b) != 32 {
-			fmt.Fprintf(os.Stderr, "%s: error: --task: want 64 hex digits\n", name)
-			return 2
-		}
-		var id commit.Hash
-		copy(id[:], b)
-		opt.TaskID = &id
+	if code := pinTasks(&opt, tasks, *anyTask); code != 0 {
+		return code
 	}
-	var issued *[32]byte
-	if *nonce != "" {
-		b, err := hex.DecodeString(*nonce)
-		if err != nil || len(b) != 32 {
-			fmt.Fprintf(os.Stderr, "%s: error: --nonce: want 64 hex digits\n", name)
-			return 2
+	var nonces nonceBook
+	if *noncesPath != "" {
+		var err error
+		if nonces, err = readNonces(*noncesPath, *mode == "succinct"); err != nil {
+			return usageErr("--nonces: %v", err)
 		}
-		var n [32]byte
-		copy(n[:], b)
-		issued = &n
-		opt.Nonce = func(commit.Hash, uint64) ([32]byte, bool) { return n, true }
+		opt.Nonce = nonces.lookup
 	}
 	if *mode == "succinct" {
-		return verifySuccinct(*vkPath, *asJSON, opt, *dataRoot, issued, fs.Args())
+		if *cpPath != "" {
+			return usageErr("--checkpoint is for sampled and full bundles")
+		}
+		return verifySuccinct(*vkPath, *asJSON, opt, *dataRoot, nonces, fs.Args())
+	}
+	var cp *verifier.Checkpoint
+	if *cpPath != "" {
+		c, err := readCheckpoint(*cpPath)
+		if err != nil {
+			return usageErr("--checkpoint: %v", err)
+		}
+		cp = &c
 	}
 	paths, err := expand(fs.Args())
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: error: %v\n", name, err)
-		return 2
+		return usageErr("%v", err)
 	}
 	if len(paths) == 0 {
-		fmt.Fprintf(os.Stderr, "%s: error: no bundles given\n", name)
-		return 2
+		return usageErr("no bundles given")
 	}
-	type item struct {
+
+	// First pass: headers only, to check the steps of a task in order.
+	type entry struct {
 		path string
-		b    *bundle.Bundle
-		n    int
+		id   commit.Hash
+		step uint64
 	}
-	var items []item
+	var entries []entry
 	var results []result
 	code := 0
 	for _, p := range paths {
-		b, n, err := bundle.ReadFile(p, *maxBytes)
+		task, step, err := bundle.ReadHeader(p)
 		if err != nil {
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				fmt.Fprintf(os.Stderr, "%s: error: %v\n", name, err)
-				return 2
+			if isIOError(err) {
+				return usageErr("%v", err)
 			}
-			results = append(results, result{Path: p, Error: err.Error(), Bytes: n})
+			results = append(results, result{Path: p, Error: err.Error()})
 			code = 1
 			continue
 		}
-		items = append(items, item{p, b, n})
+		entries = append(entries, entry{p, task.ID(), step})
 	}
-	// Training steps of a task form a chain; check them in step order.
-	sort.SliceStable(items, func(i, j int) bool {
-		a, b := items[i].b, items[j].b
-		ia, ib := a.Task.ID(), b.Task.ID()
-		if c := strings.Compare(string(ia[:]), string(ib[:])); c != 0 {
+	sort.SliceStable(entries, func(i, j int) bool {
+		if c := bytes.Compare(entries[i].id[:], entries[j].id[:]); c != 0 {
 			return c < 0
 		}
-		return a.Step < b.Step
+		return entries[i].step < entries[j].step
 	})
-	chains := map[commit.Hash]*verifier.Chain{}
+
+	// Second pass: one bundle in memory at a time; only its result is kept.
+	type chain struct {
+		*verifier.Chain
+		first uint64
+	}
+	chains := map[commit.Hash]*chain{}
 	seen := map[commit.Hash]bool{}
-	for _, it := range items {
-		t0 := time.Now()
-		res, err := verifier.Verify(it.b, opt)
-		r := result{Path: it.path, Bytes: it.n, Step: it.b.Step, Work: it.b.Task.Work.String()}
-		if err == nil {
-			if res.Work == protocol.WorkTrain {
-				c := chains[res.TaskID]
-				if c == nil {
-					c = verifier.NewChain()
-					chains[res.TaskID] = c
+	for _, e := range entries {
+		r, err := verifyFile(e.path, *maxBytes, opt, func(res *verifier.Result) error {
+			if res.Work != protocol.WorkTrain {
+				if seen[res.StepRoot] {
+					return fmt.Errorf("%w: work unit %x was already accepted", verifier.ErrReplay, res.StepRoot[:8])
 				}
-				err = c.Add(res)
-			} else if seen[res.StepRoot] {
-				err = fmt.Errorf("%w: work unit %x was already accepted", verifier.ErrReplay, res.StepRoot[:8])
+				seen[res.StepRoot] = true
+				return nil
 			}
-		}
-		r.Seconds = time.Since(t0).Seconds()
+			c := chains[res.TaskID]
+			if c == nil {
+				c = &chain{Chain: verifier.NewChain()}
+				if cp != nil && cp.TaskID == res.TaskID {
+					c = &chain{Chain: verifier.NewChainFrom(*cp), first: cp.Step}
+				}
+				chains[res.TaskID] = c
+			}
+			return c.Add(res)
+		})
 		if err != nil {
-			r.Error = err.Error()
+			return usageErr("%v", err)
+		}
+		if !r.Accepted {
 			code = 1
-		} else {
-			seen[res.StepRoot] = true
-			r.Accepted, r.Mode, r.Rows = true, res.Mode.String(), res.Rows
-			r.TaskID, r.StepRoot = hex.EncodeToString(res.TaskID[:]), hex.EncodeToString(res.StepRoot[:])
 		}
 		results = append(results, r)
 	}
+
+	ids := make([]commit.Hash, 0, len(chains))
+	for id := range chains {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b commit.Hash) int { return bytes.Compare(a[:], b[:]) })
 	accepted, total, secs := 0, 0, 0.0
 	for _, r := range results {
 		if !r.Accepted {
@@ -239,18 +319,67 @@ func verify(args []string) int {
 		secs += r.Seconds
 	}
 	if *asJSON {
-		json.NewEncoder(os.Stdout).Encode(map[string]any{"accepted": accepted, "rejected": len(results) - accepted, "results": results})
+		reports := []chainReport{}
+		for _, id := range ids {
+			c := chains[id]
+			if c.Next() > c.first {
+				reports = append(reports, chainReport{TaskID: hex.EncodeToString(id[:]), First: c.first, Next: c.Next(), Checkpoint: checkpointJSON(c.Checkpoint())})
+			}
+		}
+		json.NewEncoder(os.Stdout).Encode(map[string]any{"accepted": accepted, "rejected": len(results) - accepted, "results": results, "chains": reports})
 		return code
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "bundles\t%d accepted, %d rejected\n", accepted, len(results)-accepted)
 	fmt.Fprintf(w, "bytes\t%.1f MiB\n", float64(total)/(1<<20))
 	fmt.Fprintf(w, "verify time\t%.3f s (%.2f ms per bundle)\n", secs, 1000*secs/float64(max(1, len(results))))
-	for id, c := range chains {
-		fmt.Fprintf(w, "chain\ttask %x…: steps 0..%d linked\n", id[:8], int64(c.Next())-1)
+	for _, id := range ids {
+		c := chains[id]
+		if c.Next() > c.first {
+			fmt.Fprintf(w, "chain\ttask %x…: steps %d..%d linked\n", id[:8], c.first, c.Next()-1)
+		} else {
+			fmt.Fprintf(w, "chain\ttask %x…: no step linked (the chain expects step %d)\n", id[:8], c.first)
+		}
 	}
 	w.Flush()
 	return code
+}
+
+// verifyFile reads, decodes and verifies one bundle, then links it with
+// link. The bundle is not kept: the result holds copies of what is reported.
+// The error is an I/O error only; a rejection is in the result.
+func verifyFile(path string, maxBytes int, opt verifier.Options, link func(*verifier.Result) error) (result, error) {
+	r := result{Path: path}
+	b, n, err := bundle.ReadFile(path, maxBytes)
+	r.Bytes = n
+	if err != nil {
+		if isIOError(err) {
+			return r, err
+		}
+		r.Error = err.Error()
+		return r, nil
+	}
+	r.Step, r.Work = b.Step, b.Task.Work.String()
+	t0 := time.Now()
+	res, err := verifier.Verify(b, opt)
+	if err == nil {
+		err = link(res)
+	}
+	r.Seconds = time.Since(t0).Seconds()
+	if err != nil {
+		r.Error = err.Error()
+		return r, nil
+	}
+	r.Accepted, r.Mode, r.Rows = true, res.Mode.String(), res.Rows
+	r.TaskID, r.StepRoot = hex.EncodeToString(res.TaskID[:]), hex.EncodeToString(res.StepRoot[:])
+	return r, nil
+}
+
+// isIOError tells a file that could not be read (exit 2) from one that is
+// not a valid bundle (rejected, exit 1).
+func isIOError(err error) bool {
+	var pe *os.PathError
+	return errors.As(err, &pe)
 }
 
 func expand(args []string) ([]string, error) { return expandAll(args, "*.tpb") }
@@ -331,145 +460,4 @@ func inspectSuccinct(path string) {
 		"step": s.Step, "samples": s.Task.Samples, "roots": roots, "proof_bytes": len(s.Proof),
 		"signer": hex.EncodeToString(s.PublicKey), "bytes": len(in),
 	})
-}
-
-// verifySuccinct checks succinct bundles against a verifying key: matmul
-// units (matmul.vk) or training steps (step.vk), which must also chain.
-func verifySuccinct(vkPath string, asJSON bool, opt verifier.Options, dataRootHex string, nonce *[32]byte, args []string) int {
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(os.Stderr, "%s: error: "+format+"\n", append([]any{name}, a...)...)
-		return 2
-	}
-	if vkPath == "" {
-		return fail("--mode succinct needs --vk FILE")
-	}
-	vkb, err := os.ReadFile(vkPath)
-	if err != nil {
-		return fail("%v", err)
-	}
-	// The envelope's magic says which circuit the key is for.
-	var verifyOne func(s *snark.Succinct) (*snark.StepStatement, error)
-	work := "matmul"
-	if len(vkb) >= 4 && string(vkb[:4]) == "TSVK" {
-		work = "train"
-		shape, vk, err := snark.ParseStepVK(vkb)
-		if err != nil {
-			return fail("%v", err)
-		}
-		var given *fr.Element
-		if dataRootHex != "" {
-			b, err := hex.DecodeString(dataRootHex)
-			var e fr.Element
-			if err != nil || len(b) != 32 || e.SetBytesCanonical(b) != nil {
-				return fail("--data-root: want 64 hex digits of a BN254 field element")
-			}
-			given = &e
-		}
-		verifyOne = func(s *snark.Succinct) (*snark.StepStatement, error) {
-			root := given
-			if root == nil {
-				if s.Task.Work != protocol.WorkTrain || s.Task.DatasetRoot != verifier.FashionMNISTRoot {
-					return nil, fmt.Errorf("%w: the task's data set is not Fashion-MNIST; pass its Poseidon2 root with --data-root", snark.ErrProof)
-				}
-				r := snark.FashionMNISTRoot()
-				root = &r
-			}
-			var n *[32]byte
-			if s.Task.Mode == protocol.ModeBeacon {
-				if nonce == nil {
-					return nil, fmt.Errorf("%w: a beacon task: pass the nonce issued for its steps with --nonce", snark.ErrProof)
-				}
-				n = nonce
-			}
-			return snark.VerifyStep(s, shape, vk, *root, n)
-		}
-	} else {
-		shape, vk, err := snark.ParseVK(vkb)
-		if err != nil {
-			return fail("%v", err)
-		}
-		verifyOne = func(s *snark.Succinct) (*snark.StepStatement, error) { return nil, snark.VerifyMatMul(s, shape, vk) }
-	}
-	paths, err := expandAll(args, "*.tps")
-	if err != nil || len(paths) == 0 {
-		return fail("no succinct bundles given (%v)", err)
-	}
-	type item struct {
-		r  result
-		s  *snark.Succinct
-		st *snark.StepStatement
-	}
-	var items []*item
-	for _, p := range paths {
-		in, err := os.ReadFile(p)
-		if err != nil {
-			return fail("%v", err)
-		}
-		t0 := time.Now()
-		it := &item{r: result{Path: p, Bytes: len(in), Work: work, Mode: "succinct"}}
-		it.s, err = snark.DecodeSuccinct(in)
-		if err == nil {
-			it.r.Step = it.s.Step
-			id := it.s.Task.ID()
-			it.r.TaskID = hex.EncodeToString(id[:])
-			switch {
-			case opt.TaskID != nil && id != *opt.TaskID:
-				err = fmt.Errorf("%w: task %x is not the one asked for", snark.ErrProof, id[:8])
-			case len(opt.Keys) > 0 && !slices.ContainsFunc(opt.Keys, func(k ed25519.PublicKey) bool { return k.Equal(it.s.PublicKey) }):
-				err = fmt.Errorf("%w: signed by a key not allowed", snark.ErrProof)
-			default:
-				it.st, err = verifyOne(it.s)
-			}
-		}
-		it.r.Seconds = time.Since(t0).Seconds()
-		if err != nil {
-			it.r.Error = err.Error()
-		}
-		items = append(items, it)
-	}
-	// Training steps chain per task, in step order.
-	if work == "train" {
-		sort.SliceStable(items, func(i, j int) bool {
-			if items[i].r.TaskID != items[j].r.TaskID {
-				return items[i].r.TaskID < items[j].r.TaskID
-			}
-			return items[i].r.Step < items[j].r.Step
-		})
-		chains := map[string]*snark.StepChain{}
-		for _, it := range items {
-			if it.r.Error != "" {
-				continue
-			}
-			c := chains[it.r.TaskID]
-			if c == nil {
-				c = &snark.StepChain{}
-				chains[it.r.TaskID] = c
-			}
-			if err := c.Add(it.s.Task, it.st); err != nil {
-				it.r.Error = err.Error()
-			}
-		}
-	}
-	code := 0
-	var results []result
-	for _, it := range items {
-		it.r.Accepted = it.r.Error == ""
-		if !it.r.Accepted {
-			code = 1
-			fmt.Fprintf(os.Stderr, "%s: rejected %s: %s\n", name, it.r.Path, it.r.Error)
-		}
-		results = append(results, it.r)
-	}
-	if asJSON {
-		json.NewEncoder(os.Stdout).Encode(map[string]any{"results": results})
-		return code
-	}
-	for _, r := range results {
-		status := "accepted"
-		if !r.Accepted {
-			status = "rejected"
-		}
-		fmt.Printf("%s\t%s\t%d bytes\t%.2f ms\n", r.Path, status, r.Bytes, 1000*r.Seconds)
-	}
-	return code
 }
