@@ -42,7 +42,7 @@ func (m MatrixSpec) RowBytes() int { return m.Cols * m.Kind.Size() }
 // Operand names a matrix used as a product operand.
 type Operand struct {
 	Matrix int  // index into Plan.Matrices
-	Trans bool // used transposed
+	Trans  bool // used transposed
 }
 
 // ProductSpec is one checked product C = op(A)·op(B), C of shape M×N, inner K.
@@ -53,6 +53,16 @@ type ProductSpec struct {
 	M, K, N int
 }
 
+// ChallengeLen is the length of the product's Freivalds vector r: N, applied
+// from the right (C·r = op(A)·(op(B)·r)), or, when B is used transposed, M,
+// applied from the left (rᵀC = (rᵀA)·Bᵀ, checked on every row of B), so that
+// the verifier never transposes the large operand B (protocol v2, §5).
+func (p ProductSpec) ChallengeLen() int {
+	if p.B.Trans {
+		return p.M
+	}
+	return p.N
+}
 
 // GroupSpec is a set of matrices with the same number of rows, opened together.
 type GroupSpec struct {

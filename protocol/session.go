@@ -16,7 +16,7 @@ import (
 //     (so that a bundle's challenges, and so its openings, belong to one
 //     miner: a copied bundle cannot be re-signed by another); the state is
 //     now the step's *commitment*;
-//  2. squeeze r_p (length N_p) for every product p;
+//  2. squeeze r_p for every product p (ProductSpec.ChallengeLen);
 //  3. the sampled rows of each group come from a seed: squeezed from the
 //     transcript (Fiat–Shamir mode) or SHA-256("trainproof/v2/beacon" ‖
 //     commitment ‖ nonce) (beacon mode).
@@ -41,7 +41,7 @@ func NewSession(plan *Plan, taskID commit.Hash, step uint64, stepRoot commit.Has
 	tr.Absorb("signer", signer)
 	s := &Session{plan: plan, tr: tr, Commitment: tr.State()}
 	for i, p := range plan.Products {
-		s.R = append(s.R, tr.Elems(fmt.Sprintf("r/%d", i), p.N))
+		s.R = append(s.R, tr.Elems(fmt.Sprintf("r/%d", i), p.ChallengeLen()))
 	}
 	return s
 }

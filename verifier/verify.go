@@ -354,7 +354,7 @@ func (v *checker) dot(m int, i int, x []field.Elem, scratch []int32) field.Elem 
 }
 
 // project returns op(X)·x for a matrix the verifier holds whole: X·x (one
-// entry per row) or, transposed, Xᵀ·x (one entry per column; int8 only).
+// entry per row) or, transposed, Xᵀ·x (one entry per column).
 func (v *checker) project(o protocol.Operand, x []field.Elem) ([]field.Elem, error) {
 	ms := v.plan.Matrices[o.Matrix]
 	if !v.whole(o.Matrix) {
@@ -368,21 +368,38 @@ func (v *checker) project(o protocol.Operand, x []field.Elem) ([]field.Elem, err
 		}, ms.Cols)
 		return out, err
 	}
-	if ms.Kind != tensor.KindInt8 {
-		return nil, fmt.Errorf("verifier: internal error: transposed %s is not int8", ms.Name)
-	}
-	// Xᵀ·x: transpose into columns, then one dot product a column.
-	cols := make([]int8, ms.Rows*ms.Cols)
-	for i := 0; i < ms.Rows; i++ {
-		for j, e := range v.int8Row(o.Matrix, i) {
-			cols[j*ms.Rows+i] = e
-		}
-	}
+	// Xᵀ·x: transpose a block of 64 columns at a time (one block per
+	// worker), then one dot product a column. Only batch-indexed matrices
+	// (b rows) are used transposed, so this is O(b·cols).
+	const block = 64
 	out := make([]field.Elem, ms.Cols)
-	err := eachRow(allRows(ms.Cols), func(j int, _ []int32) error {
-		out[j] = field.DotInt8(cols[j*ms.Rows:(j+1)*ms.Rows], x)
+	blocks := allRows((ms.Cols + block - 1) / block)
+	err := eachRow(blocks, func(jb int, sc []int32) error {
+		j0, j1 := jb*block, min((jb+1)*block, ms.Cols)
+		if ms.Kind == tensor.KindInt8 {
+			cols := make([]int8, (j1-j0)*ms.Rows)
+			for i := 0; i < ms.Rows; i++ {
+				for j, e := range v.int8Row(o.Matrix, i)[j0:j1] {
+					cols[j*ms.Rows+i] = e
+				}
+			}
+			for j := j0; j < j1; j++ {
+				out[j] = field.DotInt8(cols[(j-j0)*ms.Rows:(j-j0+1)*ms.Rows], x)
+			}
+			return nil
+		}
+		cols := make([]int32, (j1-j0)*ms.Rows)
+		for i := 0; i < ms.Rows; i++ {
+			raw := v.raw(o.Matrix, i)[4*j0 : 4*j1]
+			for j := range j1 - j0 {
+				cols[j*ms.Rows+i] = int32(binary.LittleEndian.Uint32(raw[4*j:]))
+			}
+		}
+		for j := j0; j < j1; j++ {
+			out[j] = field.DotInt32(cols[(j-j0)*ms.Rows:(j-j0+1)*ms.Rows], x)
+		}
 		return nil
-	}, 0)
+	}, ms.Cols)
 	return out, err
 }
 
@@ -430,15 +447,25 @@ func (v *checker) maxCols() int {
 	return w
 }
 
-// checkProducts checks every product C = op(A)·op(B) with the challenge r:
-// the verifier computes q = op(B)·r from B, which it holds whole, then
-// C_i·r = (op(A)·q)_i on every checked row i of C, computing op(A)·q from A's
-// row i or, for a transposed A (held whole), from all of A. No prover answer
-// enters the identity.
+// checkProducts checks every product C = op(A)·op(B) with the challenge r,
+// computing every vector itself from matrices it holds whole; no prover
+// answer enters an identity (protocol v2, §5):
+//
+//   - B not transposed: q = B·r, then C_i·r = (op(A)·q)_i on every checked
+//     row i of C (op(A)·q from A's row i or, for a transposed A held whole,
+//     from all of A);
+//   - B transposed (D = G·Wᵀ, A and C whole): r is applied from the left,
+//     u = Aᵀ·r and v = Cᵀ·r, then v_j = B_j·u on every row j of B.
 func (v *checker) checkProducts() error {
 	width := v.maxCols()
 	for pi, p := range v.plan.Products {
 		r := v.sess.R[pi]
+		if p.B.Trans {
+			if err := v.checkLeft(p, r, width); err != nil {
+				return err
+			}
+			continue
+		}
 		q, err := v.project(p.B, r)
 		if err != nil {
 			return err
@@ -465,6 +492,28 @@ func (v *checker) checkProducts() error {
 		}
 	}
 	return nil
+}
+
+// checkLeft checks rᵀC = (rᵀA)·Bᵀ for a product whose B is used transposed:
+// column j of C against row j of B, for every j.
+func (v *checker) checkLeft(p protocol.ProductSpec, r []field.Elem, width int) error {
+	if p.A.Trans || !v.plan.Matrices[p.C].Whole || !v.plan.Matrices[p.A.Matrix].Whole || !v.whole(p.B.Matrix) {
+		return fmt.Errorf("verifier: internal error: product %s cannot be checked from the left", p.Name)
+	}
+	u, err := v.project(protocol.Operand{Matrix: p.A.Matrix, Trans: true}, r)
+	if err != nil {
+		return err
+	}
+	c, err := v.project(protocol.Operand{Matrix: p.C, Trans: true}, r)
+	if err != nil {
+		return err
+	}
+	return eachRow(allRows(v.plan.Matrices[p.B.Matrix].Rows), func(j int, sc []int32) error {
+		if v.dot(p.B.Matrix, j, u, sc) != c[j] {
+			return v.fail(p.C, -1, p.Name, fmt.Sprintf("freivalds identity rᵀC = (rᵀA)·Bᵀ at column %d", j))
+		}
+		return nil
+	}, width)
 }
 
 // checkOpenings checks every opened row against its matrix root.
