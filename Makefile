@@ -2,7 +2,7 @@
 GO        ?= go
 DATA      ?= /usr/share/datasets/fashion-mnist
 STEPS     ?= 2000
-SAMPLES   ?= 16
+SAMPLES   ?= 128
 OUT       ?= out/demo
 BIN       := bin
 
