@@ -70,6 +70,9 @@ test: deps verifier-purego
 
 verifier-purego:
 	CGO_ENABLED=0 $(GO) build ./verifier/... ./cmd/verifier
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -o /dev/null ./verifier/... ./cmd/verifier
+	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./verifier/... ./cmd/verifier
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./verifier/... ./cmd/verifier
 
 # kernels compiles kernels/*.cu with nvcc (Debian's CUDA 11.8 here:
 # scripts/install-cuda-toolkit.sh): PTX for review and a fatbin (sm_80 and

@@ -19,7 +19,7 @@ import (
 )
 
 func main() {
-	ConstraintExpr("!purego")
+	ConstraintExpr("amd64,!purego")
 	dot8()
 	dot32()
 	Generate()

@@ -25,7 +25,7 @@ import (
 )
 
 func main() {
-	ConstraintExpr("!purego")
+	ConstraintExpr("amd64,!purego")
 	vnni()
 	avx2()
 	Generate()
