@@ -91,6 +91,33 @@ func (f *trainFixture) try(t testing.TB, trc *model.Trace) error {
 	return err
 }
 
+// tryBeacon commits a (doctored) trace once in a beacon-mode task, then
+// draws trials nonces for that commitment and counts the bundles that
+// verify: the miner cannot grind, each nonce is one chance.
+func (f *trainFixture) tryBeacon(t testing.TB, trc *model.Trace, trials int) int {
+	task := f.task
+	task.Mode = protocol.ModeBeacon
+	st, err := prover.TrainStep(task, commit.Hash{}, trc, prover.Examples(synthData, f.tree, trc.Index))
+	require.NoError(t, err)
+	pd, err := prover.Commit(context.Background(), st, pub(f.key))
+	require.NoError(t, err)
+	escaped := 0
+	for trial := 0; trial < trials; trial++ {
+		nonce := [32]byte{byte(trial), byte(trial >> 8), byte(trial >> 16), 0xbe}
+		b, _, err := pd.Finish(bundle.Sampled, nonce, f.key)
+		require.NoError(t, err)
+		opt := f.opt
+		opt.Nonce = func(_ commit.Hash, _ uint64, c [32]byte) ([32]byte, bool) { return nonce, c == pd.Commitment }
+		_, err = verifier.Verify(b, opt)
+		if err == nil {
+			escaped++
+		} else if !errors.Is(err, verifier.ErrCheck) {
+			t.Fatalf("unexpected rejection %v", err)
+		}
+	}
+	return escaped
+}
+
 // TestSoundnessOneRowCheats: cheats confined to k rows of one layer group
 // escape at C(n−k, s)/C(n, s) per try, and no more: the bound of Theorem 1
 // is met with equality. The layer group played has n = 24 rows and s = 4 are
@@ -143,7 +170,9 @@ func TestSoundnessOneRowCheats(t *testing.T) {
 			for _, m := range tr.Weights() {
 				ws = append(ws, clone32(m))
 			}
-			ws[l-1].Row(9)[trial%ws[l-1].Cols] = int32(trial%255-127) << 14
+			// Every try a different row: the free variable must not repeat,
+			// or tries repeat their commitment and their sample.
+			ws[l-1].Row(9)[trial%ws[l-1].Cols] += int32(1+trial/ws[l-1].Cols) << 14
 			require.NoError(t, tr.SetWeights(ws))
 			c, err := tr.Step(context.Background())
 			require.NoError(t, err)
@@ -170,6 +199,15 @@ func TestSoundnessOneRowCheats(t *testing.T) {
 			require.InDelta(t, want, got, 5*se)
 		})
 	}
+	t.Run("beacon: wrong gradient row DW3, one commitment, fresh nonces", func(t *testing.T) {
+		t.Parallel()
+		escaped := f.tryBeacon(t, cases[0].cheat(0), trials)
+		want := missProb(n, 1, s)
+		got := float64(escaped) / trials
+		se := math.Sqrt(want * (1 - want) / trials)
+		t.Logf("beacon, one wrong row of %d, s = %d: escape %.4f measured over %d nonces, bound %.4f (±%.4f)", n, s, got, trials, want, se)
+		require.InDelta(t, want, got, 5*se)
+	})
 }
 
 // TestSoundnessGlobalCheats: the cheats that v1 let through with one
@@ -234,7 +272,10 @@ func TestSoundnessGlobalCheats(t *testing.T) {
 					require.Contains(t, ce.Product+" "+ce.Check, c.check)
 				}
 			}
-			t.Logf("%s: 0 of %d tries escaped", c.name, trials)
+			tc := cloneTrace(honest)
+			c.cheat(0, tc)
+			require.Zero(t, f.tryBeacon(t, tc, 100), "beacon mode")
+			t.Logf("%s: 0 of %d Fiat–Shamir tries and 0 of 100 beacon nonces escaped", c.name, trials)
 		})
 	}
 }
