@@ -78,6 +78,12 @@ func (f *trainFixture) honestStep0(t testing.TB) (*model.Trace, *train.Trainer) 
 // try commits a (doctored) trace, samples with Fiat–Shamir, opens, signs and
 // verifies it: one grinding try of the miner.
 func (f *trainFixture) try(t testing.TB, trc *model.Trace) error {
+	err, _ := f.tryRoot(t, trc)
+	return err
+}
+
+// tryRoot is try that also returns the try's commitment.
+func (f *trainFixture) tryRoot(t testing.TB, trc *model.Trace) (error, [32]byte) {
 	st, err := prover.TrainStep(f.task, commit.Hash{}, trc, prover.Examples(synthData, f.tree, trc.Index))
 	require.NoError(t, err)
 	pd, err := prover.Commit(context.Background(), st, pub(f.key))
@@ -88,7 +94,7 @@ func (f *trainFixture) try(t testing.TB, trc *model.Trace) error {
 	if err != nil && !errors.Is(err, verifier.ErrCheck) {
 		t.Fatalf("unexpected rejection %v", err)
 	}
-	return err
+	return err, pd.Commitment
 }
 
 // tryBeacon commits a (doctored) trace once in a beacon-mode task, then
@@ -170,9 +176,10 @@ func TestSoundnessOneRowCheats(t *testing.T) {
 			for _, m := range tr.Weights() {
 				ws = append(ws, clone32(m))
 			}
-			// Every try a different row: the free variable must not repeat,
-			// or tries repeat their commitment and their sample.
-			ws[l-1].Row(9)[trial%ws[l-1].Cols] += int32(1+trial/ws[l-1].Cols) << 14
+			// Every try a different row, small enough that neither the view
+			// nor the update clamps: the free variable must not repeat, or
+			// tries repeat their commitment and so their sample.
+			ws[l-1].Row(9)[trial%ws[l-1].Cols] += int32(1+trial/ws[l-1].Cols) << 8
 			require.NoError(t, tr.SetWeights(ws))
 			c, err := tr.Step(context.Background())
 			require.NoError(t, err)
@@ -185,11 +192,15 @@ func TestSoundnessOneRowCheats(t *testing.T) {
 			t.Parallel()
 			escaped := 0
 			start := time.Now()
+			seen := map[[32]byte]bool{}
 			for trial := 0; trial < trials; trial++ {
-				if f.try(t, c.cheat(trial)) == nil {
+				err, commitment := f.tryRoot(t, c.cheat(trial))
+				if err == nil {
 					escaped++
 				}
+				seen[commitment] = true
 			}
+			require.Len(t, seen, trials, "every try must be a new commitment, or the tries are not independent")
 			perTry := time.Since(start) / trials
 			want := missProb(n, c.k, s)
 			got := float64(escaped) / trials
