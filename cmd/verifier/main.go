@@ -4,7 +4,7 @@
 // Usage:
 //
 //	verifier verify (--task ID... | --any-task) [--mode auto|full|sampled] [--json] [--key PUB]... [--nonces FILE] [--checkpoint FILE] [--max-bytes N] PATH...
-//	verifier verify --mode succinct --vk FILE (--task ID... | --any-task) [--data-root HEX] [--nonces FILE] [--json] [--key PUB]... PATH...
+//	verifier verify --mode succinct --vk FILE (--task ID... | --any-task) [--data-root HEX] [--nonces FILE] [--checkpoint FILE] [--json] [--key PUB]... PATH...
 //	verifier beacon --dir DIR --nonces FILE [--steps N] [--timeout D]
 //	verifier inspect FILE
 //
@@ -26,7 +26,9 @@
 // [HEX, ...]}, starts that task's chain at a step a node already trusts:
 // step N must name prev (the root of step N−1) and start from weights (the
 // roots of M′ that step N−1 output). verify --json prints such an object for
-// every chain it linked.
+// every chain it linked. In succinct mode the weights are the Poseidon2 roots
+// of M′ (64 hex digits, big-endian) and prev is not used; without a
+// checkpoint a succinct chain must start at step 0.
 //
 // Succinct bundles (.tps) are checked against a verifying key from prover
 // setup: matmul.vk for matmul units, step.vk for training steps, which must
@@ -71,7 +73,7 @@ const name = "verifier"
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   verifier verify (--task ID... | --any-task) [--mode auto|full|sampled] [--json] [--key PUB]... [--nonces FILE] [--checkpoint FILE] [--max-bytes N] PATH...
-  verifier verify --mode succinct --vk FILE (--task ID... | --any-task) [--data-root HEX] [--nonces FILE] [--json] [--key PUB]... PATH...
+  verifier verify --mode succinct --vk FILE (--task ID... | --any-task) [--data-root HEX] [--nonces FILE] [--checkpoint FILE] [--json] [--key PUB]... PATH...
   verifier beacon --dir DIR --nonces FILE [--steps N] [--timeout D]
   verifier inspect FILE
 `)
@@ -218,12 +220,6 @@ func verify(args []string) int {
 		}
 		opt.Nonce = nonces.lookup
 	}
-	if *mode == "succinct" {
-		if *cpPath != "" {
-			return usageErr("--checkpoint is for sampled and full bundles")
-		}
-		return verifySuccinct(*vkPath, *asJSON, opt, *dataRoot, nonces, fs.Args())
-	}
 	var cp *verifier.Checkpoint
 	if *cpPath != "" {
 		c, err := readCheckpoint(*cpPath)
@@ -231,6 +227,9 @@ func verify(args []string) int {
 			return usageErr("--checkpoint: %v", err)
 		}
 		cp = &c
+	}
+	if *mode == "succinct" {
+		return verifySuccinct(*vkPath, *asJSON, opt, *dataRoot, nonces, cp, fs.Args())
 	}
 	paths, err := expand(fs.Args())
 	if err != nil {

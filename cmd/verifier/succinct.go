@@ -20,7 +20,11 @@ import (
 
 // verifySuccinct checks succinct bundles against a verifying key: matmul
 // units (matmul.vk) or training steps (step.vk), which must also chain.
-func verifySuccinct(vkPath string, asJSON bool, opt verifier.Options, dataRootHex string, nonces nonceBook, args []string) int {
+//
+// A chain starts at step 0 from the task's initial weights, or at cp (its
+// weights are the Poseidon2 roots of M′ of step cp.Step−1, as 64 hex digits,
+// big-endian; prev is not used by succinct chains).
+func verifySuccinct(vkPath string, asJSON bool, opt verifier.Options, dataRootHex string, nonces nonceBook, cp *verifier.Checkpoint, args []string) int {
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(os.Stderr, "%s: error: "+format+"\n", append([]any{name}, a...)...)
 		return 2
@@ -131,7 +135,18 @@ func verifySuccinct(vkPath string, asJSON bool, opt verifier.Options, dataRootHe
 			}
 			c := chains[it.r.TaskID]
 			if c == nil {
-				c = &snark.StepChain{}
+				c = snark.NewStepChain()
+				if id := it.s.Task.ID(); cp != nil && cp.TaskID == id {
+					w := make([]fr.Element, len(cp.Weights))
+					for l := range w {
+						w[l].SetBytes(cp.Weights[l][:])
+					}
+					var err error
+					if c, err = snark.NewStepChainFrom(snark.StepCheckpoint{Task: id, Step: cp.Step, Weights: w}); err != nil {
+						it.r.Error = err.Error()
+						continue
+					}
+				}
 				chains[it.r.TaskID] = c
 			}
 			if err := c.Add(it.s.Task, it.st); err != nil {
