@@ -66,7 +66,7 @@ test: deps verifier-purego
 	$(GO) vet ./...
 	TRAINPROOF_REQUIRE_EVM=1 $(GO) test ./...
 	$(GO) test -tags onednn ./matmul/onednn/
-	$(GO) test -tags purego ./matmul/ ./field/ ./freivalds/
+	$(GO) test -tags purego ./matmul/ ./field/ ./freivalds/ ./commit/
 
 verifier-purego:
 	CGO_ENABLED=0 $(GO) build ./verifier/... ./cmd/verifier
@@ -121,10 +121,12 @@ gobench:
 bench-onednn:
 	$(GO) test -tags onednn -run '^$$' -bench . -benchtime 3x ./matmul/onednn/
 
-# generate regenerates the avo kernels (matmul/gemm_amd64.s, field/dot_amd64.s).
+# generate regenerates the avo kernels (matmul/gemm_amd64.s, field/dot_amd64.s,
+# commit/blake3_amd64.s).
 generate:
 	cd matmul/_asm && $(GO) run . -out ../gemm_amd64.s -stubs ../gemm_amd64_stub.go -pkg matmul
 	cd field/_asm && $(GO) run . -out ../dot_amd64.s -stubs ../dot_amd64_stub.go -pkg field
+	cd commit/_asm && $(GO) run . -out ../blake3_amd64.s -stubs ../blake3_amd64_stub.go -pkg commit
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./bundle/

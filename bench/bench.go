@@ -194,6 +194,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}{
 		{"full-mode verify vs recompute", verifyVsRecompute},
 		{"sampled bundles", sampledBundles},
+		{"row hashing", rowHashing},
 		{"prover overhead", proverOverhead},
 		{"escape rates", escapeRates},
 		{"succinct proofs", succinct},

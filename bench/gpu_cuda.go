@@ -32,7 +32,7 @@ func gpuSection(ctx context.Context, r *Report, cfg Config) error {
 	sizes := pick(cfg.Quick, []int{1024, 2048, 4096, 8192}, []int{1024, 2048, 4096, 8192, 16384})
 	ref := cublasRef(sizes)
 	t := Table{Title: "GPU (" + dev.Name() + "): int8 GEMM and the prover's device work",
-		Header: []string{"n", "our GEMM", "TOPS", "cuBLASLt TOPS", "% of cuBLAS", "hash + project C", "overhead"}, Command: "bench --out DIR (cuda build)"}
+		Header: []string{"n", "our GEMM", "TOPS", "cuBLASLt TOPS", "% of cuBLAS", "BLAKE3 row leaves of C", "leaves GB/s", "hash + project C", "overhead"}, Command: "bench --out DIR (cuda build)"}
 	for _, n := range sizes {
 		rng := rand.New(rand.NewPCG(uint64(n), 9))
 		da, err := g.UploadInt8(testutil.RandInt8(rng, n, n))
@@ -55,13 +55,17 @@ func gpuSection(ctx context.Context, r *Report, cfg Config) error {
 		gemm := measure(1, 5, func(int) float64 {
 			return seconds(func() { g.MatMul(ctx, []matmul.Product{{A: da, B: db, C: dc}}) })
 		})
+		hash := measure(1, 5, func(int) float64 {
+			return seconds(func() { g.HashRows(ctx, dc, [32]byte{1}, hashes) })
+		})
 		extra := measure(1, 5, func(int) float64 {
 			return seconds(func() {
-				g.HashRows(ctx, dc, []byte("bench"), hashes)
+				g.HashRows(ctx, dc, [32]byte{1}, hashes)
 				g.Project(ctx, dc, rv, proj)
 			})
 		})
 		mg, _, _ := stats(gemm)
+		mh, _, _ := stats(hash)
 		me, _, _ := stats(extra)
 		tops := 2 * float64(n) * float64(n) * float64(n) / mg / 1e12
 		refTops, pct := "—", "—"
@@ -69,7 +73,8 @@ func gpuSection(ctx context.Context, r *Report, cfg Config) error {
 			refTops, pct = fmt.Sprintf("%.0f", x), fmt.Sprintf("%.0f %%", 100*tops/x)
 		}
 		r.add("gpu gemm", "s", "n", float64(n), gemm)
-		t.Rows = append(t.Rows, []string{fmt.Sprint(n), spread(gemm), fmt.Sprintf("%.1f", tops), refTops, pct, spread(extra), fmt.Sprintf("%.0f %%", 100*me/mg)})
+		t.Rows = append(t.Rows, []string{fmt.Sprint(n), spread(gemm), fmt.Sprintf("%.1f", tops), refTops, pct,
+			spread(hash), fmt.Sprintf("%.0f", 4*float64(n)*float64(n)/mh/1e9), spread(extra), fmt.Sprintf("%.0f %%", 100*me/mg)})
 		g.Free(da)
 		g.Free(db)
 		g.Free(dc)

@@ -48,6 +48,10 @@ func (r *Report) plot(dir string) error {
 			[]string{"bundle bytes s=8", "bundle bytes s=32", "bundle bytes s=128"}, []string{"s = 8", "s = 32", "s = 128"}, 1.0 / 1024, false},
 		{"escape", "Sampled-mode escape: theory vs measured (s = 8, 64 rows)", "fraction of rows wrong", "escape probability", false, false,
 			[]string{"escape theory", "escape measured"}, []string{"theory C(n−t, s)/C(n, s)", "measured (beacon trials)"}, 1, true},
+		{"row_hashing", "Row hashing on one core: v1 SHA-256 vs v2 BLAKE3 leaves", "row bytes", "GB/s", true, false,
+			[]string{"row hashing v1 sha256", "row hashing v2 blake3"}, []string{"v1: SHA-256 (crypto/sha256)", "v2: BLAKE3 keyed, commit.HashRows"}, 1, false},
+		{"prover_overhead", "CPU prover overhead over the bare GEMM (matmul unit, s = 32)", "n", "overhead (%)", true, false,
+			[]string{"overhead matmul"}, []string{"commit + open + sign"}, 1, true},
 		{"succinct_prove", "Groth16 prove time vs samples (8×8×8 unit)", "samples per group", "prove time (ms)", false, false,
 			[]string{"succinct prove"}, []string{"prove (2 cores)"}, 1000, false},
 	}

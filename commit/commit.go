@@ -1,16 +1,25 @@
 // Package commit builds the Merkle commitments trainproof binds every matrix
-// to: one SHA-256 tree per matrix, one leaf per row.
+// to: one tree per matrix, one leaf per row (docs/PROTOCOL.md §3).
 //
-// Hashes are domain-separated by a one-byte tag (RFC 6962 style, extended):
+// Matrix rows (protocol v2) have BLAKE3 leaves, keyed by the matrix's domain;
+// the tree's nodes are SHA-256 with a one-byte tag (RFC 6962 style, extended):
 //
-//	leaf  = SHA-256(0x00 ‖ domain ‖ uint32be(row) ‖ row bytes)
-//	node  = SHA-256(0x01 ‖ left ‖ right)
-//	empty = SHA-256(0x02)                     (pads the leaf layer to a power of two)
+//	row leaf = BLAKE3-keyed_hash(RowKey(domain), row bytes)      (RowLeaf, HashRows)
+//	node     = SHA-256(0x01 ‖ left ‖ right)
+//	empty    = SHA-256(0x02)                     (pads the leaf layer to a power of two)
 //
 // where domain names the matrix (task, step, matrix id, kind, shape; see
-// MatrixDomain), so a row cannot be moved to another row, matrix, step or
-// task without changing its leaf. A tree over n leaves has depth
-// ⌈log2 n⌉ and every opening has exactly that many siblings.
+// protocol.Plan.MatrixDomain), so a row cannot be moved to another matrix,
+// step or task without changing its leaf, and its position in the tree binds
+// its index. A row's leaf splits into BLAKE3's 1 KiB chunks: HashRows hashes
+// 16 of them at a time with AVX-512 (8 with AVX2, else in Go), across rows.
+//
+// Leaf, with prefix 0x00 ‖ domain, is version 1's SHA-256 leaf
+// SHA-256(prefix ‖ uint32be(row) ‖ row bytes), which the data-set tree keeps.
+//
+// A tree over n leaves has depth ⌈log2 n⌉ and every opening has exactly that
+// many siblings. Nothing here panics on untrusted input but HashRows given
+// fewer bytes than its rows (a caller's bug).
 package commit
 
 import (
@@ -21,7 +30,7 @@ import (
 	"math/bits"
 )
 
-// Hash is a SHA-256 digest.
+// Hash is a 32-byte digest: a SHA-256 node or a BLAKE3 leaf.
 type Hash = [32]byte
 
 const (
@@ -47,14 +56,15 @@ func Depth(n int) int {
 	return bits.Len(uint(n - 1))
 }
 
-// LeafPrefix returns the bytes that precede uint32be(row) in every leaf of a
-// tree with the given domain: tagLeaf ‖ domain. matmul.Backend.HashRows takes
-// it as its prefix.
+// LeafPrefix returns the bytes that precede uint32be(row) in every SHA-256
+// leaf (Leaf) of a tree with the given domain: tagLeaf ‖ domain. Version 2
+// uses it for the data-set tree only.
 func LeafPrefix(domain []byte) []byte {
 	return append([]byte{tagLeaf}, domain...)
 }
 
-// Leaf hashes one row given its canonical bytes.
+// Leaf is the SHA-256 leaf of one item (the data-set tree's; matrix rows
+// use RowLeaf).
 func Leaf(prefix []byte, row uint32, data []byte) Hash {
 	h := sha256.New()
 	h.Write(prefix)

@@ -11,10 +11,12 @@ package gpu
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"unsafe"
 
+	"github.com/seed46f70faa/trainproof/commit"
 	"github.com/seed46f70faa/trainproof/field"
 	"github.com/seed46f70faa/trainproof/matmul"
 	"github.com/seed46f70faa/trainproof/tensor"
@@ -259,7 +261,7 @@ func (g *Backend) MatMul(ctx context.Context, ps []matmul.Product) error {
 			return err
 		}
 		if p.RowHashes != nil {
-			if err := g.HashRows(ctx, p.C, p.HashPrefix, p.RowHashes); err != nil {
+			if err := g.HashRows(ctx, p.C, p.HashKey, p.RowHashes); err != nil {
 				return err
 			}
 		}
@@ -400,8 +402,9 @@ func (g *Backend) ProjectCols(ctx context.Context, b matmul.Buffer, r []field.El
 }
 
 // HashRows computes the rows' Merkle leaves on the device (kernels/hash_rows.cu):
-// only 32 bytes per row cross the bus.
-func (g *Backend) HashRows(ctx context.Context, b matmul.Buffer, prefix []byte, out [][32]byte) error {
+// one thread a 1 KiB chunk, then one a parent, level by level, to merge the
+// chunks' chaining values; only 32 bytes per row cross the bus.
+func (g *Backend) HashRows(ctx context.Context, b matmul.Buffer, key [32]byte, out [][32]byte) error {
 	x, err := g.get(b)
 	if err != nil {
 		return err
@@ -409,32 +412,50 @@ func (g *Backend) HashRows(ctx context.Context, b matmul.Buffer, prefix []byte, 
 	if len(out) != x.rows {
 		return fmt.Errorf("%w: %d hashes for %d rows", matmul.ErrShape, len(out), x.rows)
 	}
-	pp, err := g.dev.Alloc(max(1, len(prefix)))
+	if x.rows == 0 {
+		return nil
+	}
+	rowBytes := x.cols * x.kind.Size()
+	cpr := max(1, cdiv(rowBytes, commit.ChunkSize))
+	var k [4]uint64
+	for i := range k {
+		k[i] = binary.LittleEndian.Uint64(key[8*i:])
+	}
+	cvs, err := g.pool.get(32 * x.rows * cpr)
 	if err != nil {
 		return err
 	}
-	defer g.dev.Free(pp)
-	if err := g.dev.CopyHtoD(pp, prefix); err != nil {
+	defer g.pool.put(cvs, 32*x.rows*cpr)
+	const threads = 128
+	if err := g.dev.Launch("blake3_chunks", [3]int{cdiv(x.rows*cpr, threads), 1, 1}, [3]int{threads, 1, 1}, 0,
+		uint64(x.ptr), uint64(x.rows), uint64(rowBytes), k[0], k[1], k[2], k[3], uint64(cvs)); err != nil {
 		return err
 	}
-	op, err := g.dev.Alloc(32 * x.rows)
-	if err != nil {
-		return err
+	// BLAKE3's tree, one level a launch, ping-ponging between cvs and a
+	// buffer of half its size; a row of one chunk is its own root.
+	leaves := cvs
+	if cpr > 1 {
+		half := (cpr + 1) / 2
+		tmp, err := g.pool.get(32 * x.rows * half)
+		if err != nil {
+			return err
+		}
+		defer g.pool.put(tmp, 32*x.rows*half)
+		src, dst := cvs, tmp
+		for count := cpr; count > 1; count = (count + 1) / 2 {
+			next := (count + 1) / 2
+			if err := g.dev.Launch("blake3_parents", [3]int{cdiv(x.rows*next, threads), 1, 1}, [3]int{threads, 1, 1}, 0,
+				uint64(src), uint64(x.rows), uint64(count), k[0], k[1], k[2], k[3], uint64(dst)); err != nil {
+				return err
+			}
+			src, dst = dst, src
+		}
+		leaves = src
 	}
-	defer g.dev.Free(op)
-	const threads = 64
-	if err := g.dev.Launch("hash_rows", [3]int{cdiv(x.rows, threads), 1, 1}, [3]int{threads, 1, 1}, 0,
-		uint64(x.ptr), uint64(x.rows), uint64(x.cols*x.kind.Size()), uint64(pp), uint64(len(prefix)), uint64(op)); err != nil {
-		return err
-	}
-	raw := make([]byte, 32*x.rows)
-	if err := g.dev.CopyDtoH(raw, op); err != nil {
-		return err
-	}
-	for i := range out {
-		copy(out[i][:], raw[32*i:])
-	}
-	return nil
+	// The kernels write little-endian words; so is every host this runs on
+	// (the device's byte order is the host's for cgo/cuda and cgo/emu).
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(&out[0])), 32*len(out))
+	return g.dev.CopyDtoH(raw, leaves)
 }
 
 func int8Bytes(s []int8) []byte {

@@ -188,7 +188,7 @@ func BenchmarkGEMM(b *testing.B) {
 						b.Fatal(err)
 					}
 					t1 := time.Now()
-					if err := g.HashRows(context.Background(), dc, []byte("prefix"), hashes); err != nil {
+					if err := g.HashRows(context.Background(), dc, [32]byte{1}, hashes); err != nil {
 						b.Fatal(err)
 					}
 					if err := g.Project(context.Background(), dc, r, proj); err != nil {

@@ -1,90 +1,197 @@
-// SHA-256 of every row of a matrix, on the device: out[i] =
-// SHA-256(prefix ‖ uint32be(i) ‖ row_i), the Merkle leaves of package commit,
-// so that committing to a matrix moves 32 bytes per row over the bus instead
-// of the row. One thread per row (FIPS 180-4 §6.2).
+// The row leaves of matrix commitments on the device (docs/PROTOCOL.md §3):
+// leaf_i = BLAKE3 keyed_hash(key, row_i), row_i the matrix's little-endian
+// canonical bytes (its device layout), so that committing to a matrix moves
+// 32 bytes per row over the bus instead of the row.
+//
+// BLAKE3 (the BLAKE3 paper, §2) splits a row into 1 KiB chunks that hash
+// independently and merge in a binary tree, so the work is two kernels:
+//
+//   blake3_chunks  one thread a chunk: its chaining value (CV), 32 bytes.
+//                  When a row is a single chunk, that chunk is the root and
+//                  its output is the leaf.
+//   blake3_parents one thread a parent: one level of BLAKE3's tree for every
+//                  row, launched once per level (⌈log₂ chunks⌉ times), the
+//                  top level with the ROOT flag giving the leaves.
+//
+// blake3_chunk_cv is the interface a GEMM epilogue can call on a 1 KiB tile
+// of int32 output it holds (256 columns of a row): tiles in, CVs out, and
+// blake3_parents finishes the rows.
 #include "simt.h"
 
-DEVICE uint32_t rotr32(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+#define B3_CHUNK_START 1u
+#define B3_CHUNK_END 2u
+#define B3_PARENT 4u
+#define B3_ROOT 8u
+#define B3_KEYED_HASH 16u
+#define B3_CHUNK_LEN 1024
+#define B3_BLOCK_LEN 64
 
-DEVICE void sha256_block(uint32_t h[8], const unsigned char blk[64]) {
-  const uint32_t k[64] = {
-      0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-      0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-      0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-      0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-      0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-      0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-      0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-      0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-  uint32_t w[64];
-  for (int i = 0; i < 16; i++)
-    w[i] = ((uint32_t)blk[4 * i] << 24) | ((uint32_t)blk[4 * i + 1] << 16) | ((uint32_t)blk[4 * i + 2] << 8) |
-           (uint32_t)blk[4 * i + 3];
-  for (int i = 16; i < 64; i++) {
-    uint32_t s0 = rotr32(w[i - 15], 7) ^ rotr32(w[i - 15], 18) ^ (w[i - 15] >> 3);
-    uint32_t s1 = rotr32(w[i - 2], 17) ^ rotr32(w[i - 2], 19) ^ (w[i - 2] >> 10);
-    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-  }
-  uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
-  for (int i = 0; i < 64; i++) {
-    uint32_t t1 = hh + (rotr32(e, 6) ^ rotr32(e, 11) ^ rotr32(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
-    uint32_t t2 = (rotr32(a, 2) ^ rotr32(a, 13) ^ rotr32(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-    hh = g;
-    g = f;
-    f = e;
-    e = d + t1;
-    d = c;
-    c = b;
-    b = a;
-    a = t1 + t2;
-  }
-  h[0] += a;
-  h[1] += b;
-  h[2] += c;
-  h[3] += d;
-  h[4] += e;
-  h[5] += f;
-  h[6] += g;
-  h[7] += hh;
+DEVICE uint32_t b3_rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+
+DEVICE void b3_g(uint32_t v[16], int a, int b, int c, int d, uint32_t mx, uint32_t my) {
+  v[a] = v[a] + v[b] + mx;
+  v[d] = b3_rotr(v[d] ^ v[a], 16);
+  v[c] = v[c] + v[d];
+  v[b] = b3_rotr(v[b] ^ v[c], 12);
+  v[a] = v[a] + v[b] + my;
+  v[d] = b3_rotr(v[d] ^ v[a], 8);
+  v[c] = v[c] + v[d];
+  v[b] = b3_rotr(v[b] ^ v[c], 7);
 }
 
-// hash_rows hashes rows of row_bytes bytes each (the matrix's little-endian
-// canonical encoding is its device layout).
-// Launch with any block size, ⌈rows/block⌉ blocks.
-KERNEL void hash_rows(const unsigned char* data, long long rows, long long row_bytes, const unsigned char* prefix,
-                      long long prefix_len, unsigned char* out) {
-  long long row = (long long)BID_X * BDIM_X + TID_X;
-  if (row >= rows) return;
-  uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  unsigned char blk[64];
-  int fill = 0;
-  long long total = prefix_len + 4 + row_bytes;
-  const unsigned char* src = data + row * row_bytes;
-  for (long long i = 0; i < total; i++) {
-    unsigned char byte;
-    if (i < prefix_len)
-      byte = prefix[i];
-    else if (i < prefix_len + 4)
-      byte = (unsigned char)(row >> (8 * (3 - (i - prefix_len))));
-    else
-      byte = src[i - prefix_len - 4];
-    blk[fill++] = byte;
-    if (fill == 64) {
-      sha256_block(h, blk);
-      fill = 0;
+// b3_compress replaces cv with the first half of the compression function's
+// output (the BLAKE3 paper, §2.2): the next chaining value, or the first 32
+// bytes of the output when flags has ROOT. Unrolled, the message
+// permutation between rounds is register renaming.
+DEVICE void b3_compress(uint32_t cv[8], const uint32_t block[16], unsigned long long counter, uint32_t block_len,
+                        uint32_t flags) {
+  uint32_t v[16] = {cv[0],      cv[1],      cv[2],      cv[3],      cv[4],
+                    cv[5],      cv[6],      cv[7],      0x6A09E667, 0xBB67AE85,
+                    0x3C6EF372, 0xA54FF53A, (uint32_t)counter, (uint32_t)(counter >> 32), block_len,
+                    flags};
+  uint32_t m[16];
+  UNROLL
+  for (int i = 0; i < 16; i++) m[i] = block[i];
+  UNROLL
+  for (int r = 0; r < 7; r++) {
+    b3_g(v, 0, 4, 8, 12, m[0], m[1]);
+    b3_g(v, 1, 5, 9, 13, m[2], m[3]);
+    b3_g(v, 2, 6, 10, 14, m[4], m[5]);
+    b3_g(v, 3, 7, 11, 15, m[6], m[7]);
+    b3_g(v, 0, 5, 10, 15, m[8], m[9]);
+    b3_g(v, 1, 6, 11, 12, m[10], m[11]);
+    b3_g(v, 2, 7, 8, 13, m[12], m[13]);
+    b3_g(v, 3, 4, 9, 14, m[14], m[15]);
+    // The permutation of §2.2 (Table 2): word i of the next round is word
+    // perm[i] of this one.
+    const uint32_t t[16] = {m[2], m[6], m[3], m[10], m[7], m[0], m[4], m[13],
+                            m[1], m[11], m[12], m[5], m[9], m[14], m[15], m[8]};
+    UNROLL
+    for (int i = 0; i < 16; i++) m[i] = t[i];
+  }
+  UNROLL
+  for (int i = 0; i < 8; i++) cv[i] = v[i] ^ v[i + 8];
+}
+
+// b3_load_block reads block bytes [0, len) of p as little-endian words,
+// zero-padded to 64 bytes: four 16-byte loads when the block is whole and
+// aligned, else byte by byte. Every index is a constant once unrolled, so m
+// stays in registers.
+DEVICE void b3_load_block(uint32_t m[16], const unsigned char* p, int len) {
+  if (len == B3_BLOCK_LEN && ((uintptr_t)p & 15) == 0) {
+    UNROLL
+    for (int q = 0; q < 4; q++) ld_global_v4(p + 16 * q, &m[4 * q]);
+    return;
+  }
+  UNROLL
+  for (int i = 0; i < 16; i++) {
+    uint32_t w = 0;
+    UNROLL
+    for (int k = 0; k < 4; k++)
+      if (4 * i + k < len) w |= (uint32_t)p[4 * i + k] << (8 * k);
+    m[i] = w;
+  }
+}
+
+// blake3_chunk_cv hashes one chunk (len ≤ 1024 bytes at p) at chunk counter
+// under key: cv gets its chaining value, or, with end_flags = ROOT (a row of
+// one chunk), the first 32 bytes of the row's hash.
+DEVICE void blake3_chunk_cv(const uint32_t key[8], const unsigned char* p, int len, unsigned long long counter,
+                            uint32_t end_flags, uint32_t cv[8]) {
+  UNROLL
+  for (int i = 0; i < 8; i++) cv[i] = key[i];
+  int blocks = len == 0 ? 1 : (len + B3_BLOCK_LEN - 1) / B3_BLOCK_LEN;
+  for (int b = 0; b < blocks; b++) {
+    int n = len - B3_BLOCK_LEN * b;
+    if (n > B3_BLOCK_LEN) n = B3_BLOCK_LEN;
+    uint32_t m[16];
+    b3_load_block(m, p + B3_BLOCK_LEN * b, n);
+    uint32_t flags = B3_KEYED_HASH;
+    if (b == 0) flags |= B3_CHUNK_START;
+    if (b == blocks - 1) flags |= B3_CHUNK_END | end_flags;
+    b3_compress(cv, m, counter, (uint32_t)n, flags);
+  }
+}
+
+DEVICE void b3_key(uint32_t key[8], unsigned long long k0, unsigned long long k1, unsigned long long k2,
+                   unsigned long long k3) {
+  const unsigned long long k[4] = {k0, k1, k2, k3};
+  UNROLL
+  for (int i = 0; i < 4; i++) {
+    key[2 * i] = (uint32_t)k[i];
+    key[2 * i + 1] = (uint32_t)(k[i] >> 32);
+  }
+}
+
+DEVICE long long b3_chunks_per_row(long long row_bytes) {
+  return row_bytes <= B3_CHUNK_LEN ? 1 : (row_bytes + B3_CHUNK_LEN - 1) / B3_CHUNK_LEN;
+}
+
+// blake3_chunks: cvs[8·(r·cpr + j) …] = chunk j of row r's chaining value
+// (eight little-endian words), cpr = ⌈row_bytes/1024⌉ chunks a row (1 for
+// an empty row). The key is eight little-endian words, two per argument
+// (k0 = word 0 | word 1 << 32, …). With cpr = 1 the outputs are the leaves.
+// Launch with any block size, ⌈rows·cpr/block⌉ blocks.
+KERNEL void blake3_chunks(const unsigned char* data, long long rows, long long row_bytes, unsigned long long k0,
+                          unsigned long long k1, unsigned long long k2, unsigned long long k3, uint32_t* cvs) {
+  long long cpr = b3_chunks_per_row(row_bytes);
+  long long t = (long long)BID_X * BDIM_X + TID_X;
+  if (t >= rows * cpr) return;
+  long long r = t / cpr, j = t - r * cpr;
+  long long len = row_bytes - B3_CHUNK_LEN * j;
+  if (len > B3_CHUNK_LEN) len = B3_CHUNK_LEN;
+  uint32_t key[8], cv[8];
+  b3_key(key, k0, k1, k2, k3);
+  blake3_chunk_cv(key, data + r * row_bytes + B3_CHUNK_LEN * j, (int)len, (unsigned long long)j,
+                  cpr == 1 ? B3_ROOT : 0u, cv);
+  UNROLL
+  for (int i = 0; i < 8; i++) cvs[8 * t + i] = cv[i];
+}
+
+// b3_parent compresses two chaining values into their parent's (with
+// extra = ROOT, the first 32 bytes of the hash).
+DEVICE void b3_parent(const uint32_t key[8], const uint32_t l[8], const uint32_t r[8], uint32_t extra,
+                      uint32_t out[8]) {
+  uint32_t m[16];
+  UNROLL
+  for (int i = 0; i < 8; i++) {
+    m[i] = l[i];
+    m[8 + i] = r[i];
+  }
+  UNROLL
+  for (int i = 0; i < 8; i++) out[i] = key[i];
+  b3_compress(out, m, 0, B3_BLOCK_LEN, B3_KEYED_HASH | B3_PARENT | extra);
+}
+
+// blake3_parents merges one level of BLAKE3's tree for every row: in holds
+// count ≥ 2 chaining values a row (row-major, eight little-endian words
+// each), out gets ⌈count/2⌉ a row: node p is the parent of nodes 2p and
+// 2p+1, or node 2p itself when it is the odd last one (BLAKE3's left
+// subtrees are complete, so pairing neighbours level by level and carrying
+// an odd last node up builds its tree). With count = 2 the parent is the
+// root and out gets the leaves. One thread a node of out; launch with any
+// block size, ⌈rows·⌈count/2⌉/block⌉ blocks, once per level.
+KERNEL void blake3_parents(const uint32_t* in, long long rows, long long count, unsigned long long k0,
+                           unsigned long long k1, unsigned long long k2, unsigned long long k3, uint32_t* out) {
+  long long half = (count + 1) / 2;
+  long long t = (long long)BID_X * BDIM_X + TID_X;
+  if (t >= rows * half) return;
+  long long r = t / half, p = t - r * half;
+  const uint32_t* l = in + 8 * (r * count + 2 * p);
+  uint32_t cv[8];
+  if (2 * p + 1 < count) {
+    uint32_t key[8], lv[8], rv[8];
+    b3_key(key, k0, k1, k2, k3);
+    UNROLL
+    for (int i = 0; i < 8; i++) {
+      lv[i] = l[i];
+      rv[i] = l[8 + i];
     }
+    b3_parent(key, lv, rv, count == 2 ? B3_ROOT : 0u, cv);
+  } else {
+    UNROLL
+    for (int i = 0; i < 8; i++) cv[i] = l[i];
   }
-  // Padding: 0x80, zeros, 64-bit big-endian bit length.
-  blk[fill++] = 0x80;
-  if (fill > 56) {
-    while (fill < 64) blk[fill++] = 0;
-    sha256_block(h, blk);
-    fill = 0;
-  }
-  while (fill < 56) blk[fill++] = 0;
-  unsigned long long bits = (unsigned long long)total * 8;
-  for (int i = 0; i < 8; i++) blk[56 + i] = (unsigned char)(bits >> (8 * (7 - i)));
-  sha256_block(h, blk);
-  for (int i = 0; i < 8; i++)
-    for (int j = 0; j < 4; j++) out[row * 32 + 4 * i + j] = (unsigned char)(h[i] >> (8 * (3 - j)));
+  UNROLL
+  for (int i = 0; i < 8; i++) out[8 * t + i] = cv[i];
 }

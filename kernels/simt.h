@@ -21,6 +21,7 @@
 #define LANE_ID (threadIdx.x & 31)
 #define SYNC_THREADS() __syncthreads()
 #define DYNAMIC_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
+#define UNROLL _Pragma("unroll")
 
 DEVICE void mma_s8_16832(int32_t d[4], const uint32_t a[4], const uint32_t b[2], const int32_t c[4]) {
   asm volatile(
@@ -40,6 +41,15 @@ template <int N>
 DEVICE void cp_async_wait_n() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 #define CP_ASYNC_WAIT(n) cp_async_wait_n<n>()
 DEVICE uint64_t umul64hi(uint64_t a, uint64_t b) { return __umul64hi(a, b); }
+// ld_global_v4 reads 16 bytes at a 16-byte-aligned global address (one
+// ld.global.nc.v4.u32) as four little-endian words.
+DEVICE void ld_global_v4(const void* p, uint32_t w[4]) {
+  uint4 v = __ldg((const uint4*)p);
+  w[0] = v.x;
+  w[1] = v.y;
+  w[2] = v.z;
+  w[3] = v.w;
+}
 
 #else  // the SIMT emulator
 
@@ -58,12 +68,14 @@ DEVICE uint64_t umul64hi(uint64_t a, uint64_t b) { return __umul64hi(a, b); }
 #define LANE_ID (emu::lane_id())
 #define SYNC_THREADS() emu::barrier()
 #define DYNAMIC_SMEM(name) unsigned char* name = emu::dynamic_smem()
+#define UNROLL
 using emu::cp_async16;
 using emu::cp_async_commit;
 using emu::mma_s8_16832;
 using emu::shfl_idx;
 using emu::shfl_xor;
 using emu::umul64hi;
+using emu::ld_global_v4;
 #define CP_ASYNC_WAIT(n) emu::cp_async_wait(n)
 
 #endif

@@ -51,11 +51,11 @@ type Product struct {
 	C              Buffer
 
 	// RowHashes, when not nil, asks the backend to hash every row of C as
-	// HashRows would (with HashPrefix) while computing the product, so that
+	// HashRows would (with HashKey) while computing the product, so that
 	// the commitment rides in the product's epilogue instead of another pass
 	// over C. len(RowHashes) must be C's rows.
-	RowHashes  [][32]byte
-	HashPrefix []byte
+	RowHashes [][32]byte
+	HashKey   [32]byte
 }
 
 // Dims returns m, k, n of the product, checking the shapes.
@@ -123,10 +123,12 @@ type Backend interface {
 	// checks of products with a transposed operand need.
 	ProjectCols(ctx context.Context, b Buffer, r []field.Elem, out []field.Elem) error
 
-	// HashRows computes out[i] = SHA-256(prefix ‖ uint32be(i) ‖ row_i) for
-	// every row i, where row_i is the row's canonical little-endian encoding
-	// (tensor.Int8Bytes / tensor.Int32Bytes). Commitments build on it.
-	HashRows(ctx context.Context, b Buffer, prefix []byte, out [][32]byte) error
+	// HashRows computes out[i] = BLAKE3 keyed_hash(key, row_i) for every
+	// row i, where row_i is the row's canonical little-endian encoding
+	// (tensor.Int8Bytes / tensor.Int32Bytes): the row leaves of
+	// commit.RowLeaf, which matrix commitments build on. Each row splits into
+	// 1 KiB chunks that hash independently (docs/PROTOCOL.md §3).
+	HashRows(ctx context.Context, b Buffer, key [32]byte, out [][32]byte) error
 
 	// Close releases every resource the backend holds.
 	Close() error

@@ -10,7 +10,9 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 
+	"github.com/seed46f70faa/trainproof/commit"
 	"github.com/seed46f70faa/trainproof/field"
+	"github.com/seed46f70faa/trainproof/internal/par"
 	"github.com/seed46f70faa/trainproof/tensor"
 )
 
@@ -134,27 +136,96 @@ func BenchmarkProject(b *testing.B) {
 	}
 }
 
-// BenchmarkHashRows: row commitments (GB/s of matrix hashed).
+// BenchmarkHashRows: row commitments on every core (GB/s of matrix
+// hashed): the backend's BLAKE3 leaves (protocol v2) beside version 1's
+// SHA-256 leaves (SHA-256(0x00 ‖ domain ‖ u32 row ‖ row), crypto/sha256) on
+// the same matrices in the same run.
 func BenchmarkHashRows(b *testing.B) {
 	cpu := NewCPU()
+	prefix := commit.LeafPrefix(make([]byte, 20+32+8+2+1+4+4))
 	for _, n := range []int{1024, 4096} {
 		out := make([][32]byte, n)
-		m32, m8 := cpu.WrapInt32(tensor.NewInt32(n, n)), cpu.WrapInt8(tensor.NewInt8(n, n))
-		b.Run(fmt.Sprintf("int32/n=%d", n), func(b *testing.B) {
+		t32, t8 := tensor.NewInt32(n, n), tensor.NewInt8(n, n)
+		m32, m8 := cpu.WrapInt32(t32), cpu.WrapInt8(t8)
+		for _, kind := range []struct {
+			name  string
+			buf   Buffer
+			bytes []byte
+		}{{"int32", m32, int32Bytes(t32.Data)}, {"int8", m8, int8Bytes(t8.Data)}} {
+			w := len(kind.bytes) / n
+			b.Run(fmt.Sprintf("%s/n=%d/blake3-v2", kind.name, n), func(b *testing.B) {
+				for b.Loop() {
+					if err := cpu.HashRows(context.Background(), kind.buf, [32]byte{1}, out); err != nil {
+						b.Fatal(err)
+					}
+				}
+				gbps(b, len(kind.bytes))
+			})
+			b.Run(fmt.Sprintf("%s/n=%d/sha256-v1", kind.name, n), func(b *testing.B) {
+				for b.Loop() {
+					par.Range(n, 0, func(lo, hi int) {
+						for i := lo; i < hi; i++ {
+							out[i] = commit.Leaf(prefix, uint32(i), kind.bytes[i*w:(i+1)*w])
+						}
+					})
+				}
+				gbps(b, len(kind.bytes))
+			})
+		}
+	}
+}
+
+// BenchmarkCommitC: the commitment's share of a matmul unit's product on
+// every core, in one run: the bare GEMM, the GEMM with C's BLAKE3 row
+// leaves in its epilogue (Product.RowHashes, protocol v2), and the GEMM
+// followed by version 1's SHA-256 leaves of C's rows. hash-% is the extra
+// time over the bare GEMM.
+func BenchmarkCommitC(b *testing.B) {
+	cpu := NewCPU()
+	prefix := commit.LeafPrefix(make([]byte, 20+32+8+2+1+4+4))
+	for _, n := range []int{1024, 2048, 4096} {
+		rng := rand.New(rand.NewPCG(uint64(n), 1))
+		a, bb := randInt8(rng, n, n), randInt8(rng, n, n)
+		c := tensor.NewInt32(n, n)
+		leaves := make([][32]byte, n)
+		p := Product{A: cpu.WrapInt8(a), B: cpu.WrapInt8(bb), C: cpu.WrapInt32(c)}
+		var bare float64
+		b.Run(fmt.Sprintf("n=%d/gemm", n), func(b *testing.B) {
 			for b.Loop() {
-				if err := cpu.HashRows(context.Background(), m32, []byte("prefix"), out); err != nil {
+				if err := cpu.MatMul(context.Background(), []Product{p}); err != nil {
 					b.Fatal(err)
 				}
 			}
-			gbps(b, 4*n*n)
+			bare = b.Elapsed().Seconds() / float64(b.N)
 		})
-		b.Run(fmt.Sprintf("int8/n=%d", n), func(b *testing.B) {
+		report := func(b *testing.B) {
+			if t := b.Elapsed().Seconds() / float64(b.N); bare > 0 {
+				b.ReportMetric(100*(t-bare)/bare, "hash-%")
+			}
+		}
+		b.Run(fmt.Sprintf("n=%d/gemm+blake3-v2", n), func(b *testing.B) {
+			q := p
+			q.RowHashes, q.HashKey = leaves, [32]byte{1}
 			for b.Loop() {
-				if err := cpu.HashRows(context.Background(), m8, []byte("prefix"), out); err != nil {
+				if err := cpu.MatMul(context.Background(), []Product{q}); err != nil {
 					b.Fatal(err)
 				}
 			}
-			gbps(b, n*n)
+			report(b)
+		})
+		b.Run(fmt.Sprintf("n=%d/gemm+sha256-v1", n), func(b *testing.B) {
+			data := int32Bytes(c.Data)
+			for b.Loop() {
+				if err := cpu.MatMul(context.Background(), []Product{p}); err != nil {
+					b.Fatal(err)
+				}
+				par.Range(n, 0, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						leaves[i] = commit.Leaf(prefix, uint32(i), data[4*n*i:4*n*(i+1)])
+					}
+				})
+			}
+			report(b)
 		})
 	}
 }

@@ -2,13 +2,13 @@ package matmul
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"runtime"
 	"sync"
 	"unsafe"
 
+	"github.com/seed46f70faa/trainproof/commit"
 	"github.com/seed46f70faa/trainproof/field"
 	"github.com/seed46f70faa/trainproof/internal/par"
 	"github.com/seed46f70faa/trainproof/tensor"
@@ -174,7 +174,7 @@ func (c *CPU) MatMul(ctx context.Context, ps []Product) error {
 		}
 		var hash *rowHasher
 		if p.RowHashes != nil {
-			hash = &rowHasher{prefix: p.HashPrefix, out: p.RowHashes}
+			hash = &rowHasher{key: p.HashKey, out: p.RowHashes}
 		}
 		switch {
 		case m == 0 || n == 0 || k == 0: // an empty sum; the kernels assume k > 0
@@ -288,7 +288,7 @@ const colRun = 1 << 24
 
 var limbPool = sync.Pool{New: func() any { return new([]int64) }}
 
-func (c *CPU) HashRows(ctx context.Context, b Buffer, prefix []byte, out [][32]byte) error {
+func (c *CPU) HashRows(ctx context.Context, b Buffer, key [32]byte, out [][32]byte) error {
 	cb, err := c.buf(b)
 	if err != nil {
 		return err
@@ -298,7 +298,7 @@ func (c *CPU) HashRows(ctx context.Context, b Buffer, prefix []byte, out [][32]b
 		return fmt.Errorf("%w: %d hashes for %d rows", ErrShape, len(out), rows)
 	}
 	par.Range(rows, workersFor(rows*cols), func(lo, hi int) {
-		hr := rowHasher{prefix: prefix, out: out}
+		hr := rowHasher{key: key, out: out}
 		if cb.i8 != nil {
 			hr.rows8(cb.i8, lo, hi)
 		} else {
@@ -308,32 +308,26 @@ func (c *CPU) HashRows(ctx context.Context, b Buffer, prefix []byte, out [][32]b
 	return nil
 }
 
-// rowHasher computes out[i] = SHA-256(prefix ‖ uint32be(i) ‖ row_i bytes).
+// rowHasher computes out[i] = commit.RowLeaf(key, row_i bytes).
 type rowHasher struct {
-	prefix []byte
-	out    [][32]byte
+	key [32]byte
+	out [][32]byte
 }
 
 func (hr *rowHasher) rows(m *tensor.Int32, lo, hi int) {
-	h := sha256.New()
-	var idx [4]byte
-	var scratch []byte
-	if !littleEndian {
-		scratch = make([]byte, 0, 4*m.Cols)
+	if lo >= hi {
+		return
 	}
+	if littleEndian {
+		// The canonical encoding is little-endian: the rows' own bytes.
+		commit.HashRows(&hr.key, int32Bytes(m.Data[lo*m.Cols:hi*m.Cols]), 4*m.Cols, hr.out[lo:hi])
+		return
+	}
+	h := commit.NewRowHasher(&hr.key)
+	scratch := make([]byte, 0, 4*m.Cols)
 	for i := lo; i < hi; i++ {
-		h.Reset()
-		h.Write(hr.prefix)
-		binary.BigEndian.PutUint32(idx[:], uint32(i))
-		h.Write(idx[:])
-		if row := m.Row(i); littleEndian && len(row) > 0 {
-			// The canonical encoding is little-endian: the row's own bytes.
-			h.Write(unsafe.Slice((*byte)(unsafe.Pointer(&row[0])), 4*len(row)))
-		} else {
-			scratch = tensor.Int32Bytes(scratch[:0], row)
-			h.Write(scratch)
-		}
-		h.Sum(hr.out[i][:0])
+		scratch = tensor.Int32Bytes(scratch[:0], m.Row(i))
+		hr.out[i] = h.Sum(scratch)
 	}
 }
 
@@ -342,18 +336,24 @@ func (hr *rowHasher) rows(m *tensor.Int32, lo, hi int) {
 var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 func (hr *rowHasher) rows8(m *tensor.Int8, lo, hi int) {
-	h := sha256.New()
-	var idx [4]byte
-	for i := lo; i < hi; i++ {
-		h.Reset()
-		h.Write(hr.prefix)
-		binary.BigEndian.PutUint32(idx[:], uint32(i))
-		h.Write(idx[:])
-		if row := m.Row(i); len(row) > 0 {
-			h.Write(unsafe.Slice((*byte)(unsafe.Pointer(&row[0])), len(row)))
-		}
-		h.Sum(hr.out[i][:0])
+	if lo >= hi {
+		return
 	}
+	commit.HashRows(&hr.key, int8Bytes(m.Data[lo*m.Cols:hi*m.Cols]), m.Cols, hr.out[lo:hi])
+}
+
+func int32Bytes(s []int32) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), 4*len(s))
+}
+
+func int8Bytes(s []int8) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s))
 }
 
 // workersFor uses every core for work of more than about 64 KiB.

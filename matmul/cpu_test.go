@@ -2,14 +2,13 @@ package matmul
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/seed46f70faa/trainproof/commit"
 	"github.com/seed46f70faa/trainproof/field"
 	"github.com/seed46f70faa/trainproof/tensor"
 )
@@ -89,7 +88,7 @@ func TestBackendErrors(t *testing.T) {
 	require.ErrorIs(t, cpu.ReadRows(freed, []int{0}, make([]byte, 2)), ErrBuffer)
 	require.ErrorIs(t, cpu.Project(ctx, freed, make([]field.Elem, 2), make([]field.Elem, 3)), ErrBuffer)
 	require.ErrorIs(t, cpu.ProjectCols(ctx, foreignBuf{}, make([]field.Elem, 2), make([]field.Elem, 2)), ErrBuffer)
-	require.ErrorIs(t, cpu.HashRows(ctx, freed, nil, make([][32]byte, 3)), ErrBuffer)
+	require.ErrorIs(t, cpu.HashRows(ctx, freed, [32]byte{}, make([][32]byte, 3)), ErrBuffer)
 	require.ErrorIs(t, cpu.Free(foreignBuf{}), ErrBuffer)
 	require.ErrorIs(t, cpu.Free(nil), ErrBuffer)
 
@@ -108,7 +107,7 @@ func TestBackendErrors(t *testing.T) {
 	require.ErrorIs(t, cpu.Project(ctx, a, make([]field.Elem, 3), make([]field.Elem, 3)), ErrShape)
 	require.ErrorIs(t, cpu.ProjectCols(ctx, a, make([]field.Elem, 3), make([]field.Elem, 3)), ErrShape)
 	require.ErrorIs(t, cpu.ProjectCols(ctx, c, make([]field.Elem, 2), make([]field.Elem, 2)), ErrShape) // int32
-	require.ErrorIs(t, cpu.HashRows(ctx, a, nil, make([][32]byte, 3)), ErrShape)
+	require.ErrorIs(t, cpu.HashRows(ctx, a, [32]byte{}, make([][32]byte, 3)), ErrShape)
 
 	ctx2, cancel := context.WithCancel(ctx)
 	cancel()
@@ -218,28 +217,25 @@ func TestProjectColsExtremes(t *testing.T) {
 	}
 }
 
-// TestHashRows: SHA-256(prefix ‖ uint32be(i) ‖ row bytes), serial and
-// parallel sizes, int8 and int32, empty prefix and empty rows.
+// TestHashRows: BLAKE3 keyed hashes of the rows' canonical bytes
+// (commit.RowLeaf), serial and parallel sizes, int8 and int32, rows of one
+// chunk, several chunks and several 16-chunk groups, and empty rows.
 func TestHashRows(t *testing.T) {
 	const seed = 9
 	rng := rand.New(rand.NewPCG(seed, 9))
 	cpu := NewCPU()
-	ref := func(prefix []byte, i int, row []byte) [32]byte {
-		msg := binary.BigEndian.AppendUint32(append([]byte(nil), prefix...), uint32(i))
-		return sha256.Sum256(append(msg, row...))
-	}
-	for _, s := range [][2]int{{1, 1}, {3, 7}, {300, 300}, {1000, 65}, {5, 0}} {
-		for _, prefix := range [][]byte{nil, []byte("trainproof/leaf")} {
+	for _, s := range [][2]int{{1, 1}, {3, 7}, {300, 300}, {1000, 65}, {5, 0}, {17, 4096}, {3, 5000}, {2, 16385}} {
+		for _, key := range [][32]byte{{}, commit.RowKey([]byte("trainproof/leaf"))} {
 			rows, cols := s[0], s[1]
 			m8, m32 := randInt8(rng, rows, cols), randInt32(rng, rows, cols)
 			out := make([][32]byte, rows)
-			require.NoError(t, cpu.HashRows(context.Background(), cpu.WrapInt8(m8), prefix, out))
+			require.NoError(t, cpu.HashRows(context.Background(), cpu.WrapInt8(m8), key, out))
 			for i := range out {
-				require.Equal(t, ref(prefix, i, tensor.Int8Bytes(nil, m8.Row(i))), out[i], "seed %d int8 %v row %d", seed, s, i)
+				require.Equal(t, commit.RowLeaf(&key, tensor.Int8Bytes(nil, m8.Row(i))), out[i], "seed %d int8 %v row %d", seed, s, i)
 			}
-			require.NoError(t, cpu.HashRows(context.Background(), cpu.WrapInt32(m32), prefix, out))
+			require.NoError(t, cpu.HashRows(context.Background(), cpu.WrapInt32(m32), key, out))
 			for i := range out {
-				require.Equal(t, ref(prefix, i, tensor.Int32Bytes(nil, m32.Row(i))), out[i], "seed %d int32 %v row %d", seed, s, i)
+				require.Equal(t, commit.RowLeaf(&key, tensor.Int32Bytes(nil, m32.Row(i))), out[i], "seed %d int32 %v row %d", seed, s, i)
 			}
 		}
 	}
@@ -251,7 +247,7 @@ func TestHashRowsNoAllocPerRow(t *testing.T) {
 	m := cpu.WrapInt32(tensor.NewInt32(4096, 16)) // parallel
 	out := make([][32]byte, 4096)
 	allocs := testing.AllocsPerRun(5, func() {
-		if err := cpu.HashRows(context.Background(), m, []byte("p"), out); err != nil {
+		if err := cpu.HashRows(context.Background(), m, [32]byte{1}, out); err != nil {
 			t.Fatal(err)
 		}
 	})

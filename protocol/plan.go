@@ -199,14 +199,15 @@ func (p *Plan) InitRoots(taskID commit.Hash) ([]commit.Hash, error) {
 	out := make([]commit.Hash, len(p.M))
 	for l, m := range p.M {
 		ms := p.Matrices[m]
-		prefix := commit.LeafPrefix(p.MatrixDomain(taskID, 0, m))
+		key := p.RowKey(taskID, 0, m)
+		h := commit.NewRowHasher(&key)
 		leaves := make([]commit.Hash, ms.Rows)
 		row := make([]int32, ms.Cols)
 		var buf []byte
 		for j := range leaves {
 			cfg.InitRow(l+1, j, row)
 			buf = tensor.Int32Bytes(buf[:0], row)
-			leaves[j] = commit.Leaf(prefix, uint32(j), buf)
+			leaves[j] = h.Sum(buf)
 		}
 		root, err := commit.Root(leaves)
 		if err != nil {
@@ -244,6 +245,13 @@ func (p *Plan) MatrixDomain(taskID commit.Hash, step uint64, i int) []byte {
 	b = append(b, byte(m.Kind))
 	b = binary.BigEndian.AppendUint32(b, uint32(m.Rows))
 	return binary.BigEndian.AppendUint32(b, uint32(m.Cols))
+}
+
+// RowKey is the key of matrix i's row leaves at a step (protocol v2, §3):
+// BLAKE3 derive_key(commit.RowKeyContext, MatrixDomain(taskID, step, i)).
+// Leaf j of the matrix is commit.RowLeaf(key, row j's canonical bytes).
+func (p *Plan) RowKey(taskID commit.Hash, step uint64, i int) [32]byte {
+	return commit.RowKey(p.MatrixDomain(taskID, step, i))
 }
 
 // StepRoot binds a step: SHA-256("trainproof/v1/step" ‖ task id ‖ uint64be(step) ‖ previous step root ‖ matrix roots in plan order).

@@ -146,7 +146,7 @@ func Commit(ctx context.Context, s *Step, signer ed25519.PublicKey) (*Pending, e
 		if leaves == nil {
 			leaves = make([]commit.Hash, plan.Matrices[i].Rows)
 			be, buf := s.on(cpu, i)
-			if err := be.HashRows(ctx, buf, commit.LeafPrefix(plan.MatrixDomain(pd.taskID, s.Step, i)), leaves); err != nil {
+			if err := be.HashRows(ctx, buf, plan.RowKey(pd.taskID, s.Step, i), leaves); err != nil {
 				return nil, err
 			}
 		}
@@ -289,14 +289,14 @@ func MatMulOn(ctx context.Context, be matmul.Backend, task protocol.Task, a, b *
 	sp := task.MatMul
 	// C's rows are hashed in the product's epilogue (a unit is step 0).
 	leaves := make([]commit.Hash, sp.M)
-	prefix := commit.LeafPrefix(plan.MatrixDomain(task.ID(), 0, plan.MatC))
+	key := plan.RowKey(task.ID(), 0, plan.MatC)
 	st := &Step{Task: task, Matrices: make([]Matrix, len(plan.Matrices)), Leaves: map[int][]commit.Hash{plan.MatC: leaves}}
 	st.Matrices[plan.MatA] = Matrix{I8: a}
 	st.Matrices[plan.MatB] = Matrix{I8: b}
 	if cpu, ok := be.(*matmul.CPU); ok {
 		// Host memory is the CPU backend's memory: no copies.
 		c := tensor.NewInt32(int(sp.M), int(sp.N))
-		err := cpu.MatMul(ctx, []matmul.Product{{A: cpu.WrapInt8(a), B: cpu.WrapInt8(b), C: cpu.WrapInt32(c), RowHashes: leaves, HashPrefix: prefix}})
+		err := cpu.MatMul(ctx, []matmul.Product{{A: cpu.WrapInt8(a), B: cpu.WrapInt8(b), C: cpu.WrapInt32(c), RowHashes: leaves, HashKey: key}})
 		if err != nil {
 			return nil, err
 		}
@@ -305,7 +305,7 @@ func MatMulOn(ctx context.Context, be matmul.Backend, task protocol.Task, a, b *
 	}
 	// On a device C stays resident: hashed in the product, projected there,
 	// and only the opened rows come back (Step.Release frees it).
-	cb, err := matMulDevice(ctx, be, a, b, int(sp.M), int(sp.N), leaves, prefix)
+	cb, err := matMulDevice(ctx, be, a, b, int(sp.M), int(sp.N), leaves, key)
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +316,7 @@ func MatMulOn(ctx context.Context, be matmul.Backend, task protocol.Task, a, b *
 
 // matMulDevice runs the product on a backend with its own memory: upload the
 // operands, multiply (hashing C's rows there), and return C's buffer.
-func matMulDevice(ctx context.Context, be matmul.Backend, a, b *tensor.Int8, m, n int, leaves []commit.Hash, prefix []byte) (matmul.Buffer, error) {
+func matMulDevice(ctx context.Context, be matmul.Backend, a, b *tensor.Int8, m, n int, leaves []commit.Hash, key [32]byte) (matmul.Buffer, error) {
 	ab, err := be.UploadInt8(a)
 	if err != nil {
 		return nil, err
@@ -331,7 +331,7 @@ func matMulDevice(ctx context.Context, be matmul.Backend, a, b *tensor.Int8, m, 
 	if err != nil {
 		return nil, err
 	}
-	if err := be.MatMul(ctx, []matmul.Product{{A: ab, B: bb, C: cb, RowHashes: leaves, HashPrefix: prefix}}); err != nil {
+	if err := be.MatMul(ctx, []matmul.Product{{A: ab, B: bb, C: cb, RowHashes: leaves, HashKey: key}}); err != nil {
 		be.Free(cb)
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/seed46f70faa/trainproof/bundle"
 	"github.com/seed46f70faa/trainproof/commit"
 	"github.com/seed46f70faa/trainproof/field"
+	"github.com/seed46f70faa/trainproof/internal/par"
 	"github.com/seed46f70faa/trainproof/model"
 	"github.com/seed46f70faa/trainproof/protocol"
 	"github.com/seed46f70faa/trainproof/tensor"
@@ -522,10 +523,11 @@ func (v *checker) checkOpenings(sampled [][]int) error {
 		if !v.plan.Opened(m) {
 			continue
 		}
-		prefix := commit.LeafPrefix(v.plan.MatrixDomain(v.taskID, v.step, m))
+		key := v.plan.RowKey(v.taskID, v.step, m)
+		h := commit.NewRowHasher(&key)
 		for k, i := range sampled[ms.Group] {
 			o := v.b.Open[m][k]
-			leaf := commit.Leaf(prefix, uint32(i), o.Data)
+			leaf := h.Sum(o.Data)
 			if err := commit.Verify(v.b.Roots[m], leaf, i, ms.Rows, o.Path); err != nil {
 				return v.fail(m, i, "", "merkle opening")
 			}
@@ -540,12 +542,16 @@ func (v *checker) checkWholeRoots() error {
 		if v.b.Data[m] == nil || !ms.Committed() {
 			continue
 		}
-		prefix := commit.LeafPrefix(v.plan.MatrixDomain(v.taskID, v.step, m))
+		key := v.plan.RowKey(v.taskID, v.step, m)
 		leaves := make([]commit.Hash, ms.Rows)
-		_ = eachRow(allRows(ms.Rows), func(i int, _ []int32) error {
-			leaves[i] = commit.Leaf(prefix, uint32(i), v.raw(m, i))
-			return nil
-		}, 0)
+		d, n := v.b.Data[m], ms.RowBytes()
+		workers := 0
+		if len(d) < 1<<16 {
+			workers = 1
+		}
+		par.Range(ms.Rows, workers, func(lo, hi int) {
+			commit.HashRows(&key, d[lo*n:hi*n], n, leaves[lo:hi])
+		})
 		root, err := commit.Root(leaves)
 		if err != nil {
 			return err

@@ -45,9 +45,13 @@ void t_project_cols_i8(const uint64_t* a) {
   project_cols_i8(arg<const int8_t*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2]), arg<const uint64_t*>(a[3]),
                   arg<uint64_t*>(a[4]));
 }
-void t_hash_rows(const uint64_t* a) {
-  hash_rows(arg<const unsigned char*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2]),
-            arg<const unsigned char*>(a[3]), arg<long long>(a[4]), arg<unsigned char*>(a[5]));
+void t_blake3_chunks(const uint64_t* a) {
+  blake3_chunks(arg<const unsigned char*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2]), a[3], a[4], a[5], a[6],
+                arg<uint32_t*>(a[7]));
+}
+void t_blake3_parents(const uint64_t* a) {
+  blake3_parents(arg<const uint32_t*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2]), a[3], a[4], a[5], a[6],
+                 arg<uint32_t*>(a[7]));
 }
 void t_gemm_s8_tc_update(const uint64_t* a) {
   gemm_s8_tc_update(arg<const int8_t*>(a[0]), arg<const int8_t*>(a[1]), arg<int32_t*>(a[2]), arg<long long>(a[3]),
@@ -92,7 +96,8 @@ const Entry kernels[] = {
     {"project_i32", 5, t_project_i32},
     {"project_i8", 5, t_project_i8},
     {"project_cols_i8", 5, t_project_cols_i8},
-    {"hash_rows", 6, t_hash_rows},
+    {"blake3_chunks", 8, t_blake3_chunks},
+    {"blake3_parents", 8, t_blake3_parents},
     {"fill_u8", 3, t_fill_u8},
     {"view_rows", 4, t_view_rows},
     {"act_rows", 4, t_act_rows},

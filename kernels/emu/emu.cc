@@ -319,6 +319,15 @@ uint32_t shfl_xor(uint32_t v, int m) {
   return cur_thread->out;
 }
 
+void ld_global_v4(const void* src, uint32_t w[4]) {
+  if ((uintptr_t)src & 15) {
+    fail("misaligned ld.global.v4: " + where(cur_launch, cur_thread));
+    memset(w, 0, 16);
+    return;
+  }
+  memcpy(w, src, 16);
+}
+
 void cp_async16(void* dst, const void* src, int src_size) {
   Launch* l = cur_launch;
   unsigned char* d = (unsigned char*)dst;

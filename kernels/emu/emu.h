@@ -39,6 +39,11 @@ void cp_async16(void* dst_smem, const void* src_gmem, int src_size);
 void cp_async_commit();
 void cp_async_wait(int pending);
 
+// ld.global.nc.v4.u32: 16 bytes at a 16-byte-aligned global address as four
+// words (little-endian, as on the device); a misaligned address is an error
+// naming the thread, as it is a fault on the device.
+void ld_global_v4(const void* src_gmem, uint32_t w[4]);
+
 // 64-bit high product (__umul64hi).
 inline uint64_t umul64hi(uint64_t a, uint64_t b) {
   return (uint64_t)(((unsigned __int128)a * b) >> 64);
