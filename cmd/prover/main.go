@@ -357,6 +357,7 @@ func matmulCmd(ctx context.Context, args []string) {
 	pkPath := fs.String("pk", "", "proving key from prover setup (with --succinct)")
 	out := fs.String("out", "", "bundle file")
 	be := fs.String("backend", "cpu", "matmul backend: cpu|emu|cuda|auto")
+	asJSON := fs.Bool("json", false, "print a JSON breakdown of where the time went")
 	fs.Parse(args)
 	if *out == "" {
 		cli.Fatalf(name, 2, "matmul needs --out FILE")
@@ -367,35 +368,79 @@ func matmulCmd(ctx context.Context, args []string) {
 		cli.Fatalf(name, 2, "%v", err)
 	}
 	key := loadKey(*keyPath, filepath.Dir(*out))
+	bk := backend(*be)
+	// Every stage is timed on its own: the breakdown is what the prover adds
+	// to the bare GEMM.
+	var bd matmulBreakdown
+	lap := func(dst *float64) func() {
+		t := time.Now()
+		return func() { *dst = time.Since(t).Seconds() }
+	}
 	t0 := time.Now()
-	st, err := prover.MatMulStep(ctx, backend(*be), task)
+	done := lap(&bd.DeriveSeconds)
+	a, b, err := prover.MatMulOperands(task)
 	if err != nil {
 		cli.Fatalf(name, 1, "%v", err)
 	}
+	done()
+	done = lap(&bd.GEMMHashSeconds)
+	st, err := prover.MatMulOn(ctx, bk, task, a, b)
+	if err != nil {
+		cli.Fatalf(name, 1, "%v", err)
+	}
+	done()
 	defer st.Release()
-	t1 := time.Now()
 	if *succinct {
-		succinctMatMul(task, st, *pkPath, key, *out, t1.Sub(t0))
+		succinctMatMul(task, st, *pkPath, key, *out, time.Since(t0))
 		return
 	}
+	done = lap(&bd.TreeSeconds)
 	pd, err := prover.Commit(ctx, st, key.Public().(ed25519.PublicKey))
 	if err != nil {
 		cli.Fatalf(name, 1, "%v", err)
 	}
+	done()
 	variant := bundle.Sampled
 	if *full {
 		variant = bundle.Full
 	}
+	done = lap(&bd.OpenSignSeconds)
 	_, enc, err := pd.Finish(variant, [32]byte{}, key)
 	if err != nil {
 		cli.Fatalf(name, 1, "%v", err)
 	}
-	t2 := time.Now()
+	done()
+	done = lap(&bd.WriteSeconds)
 	if err := os.WriteFile(*out, enc, 0o644); err != nil {
 		cli.Fatalf(name, 2, "%v", err)
 	}
-	fmt.Printf("matmul n=%d: compute %.3f s (%.1f GOPS), prove %.3f s, bundle %d bytes (%s) -> %s\n",
-		*n, t1.Sub(t0).Seconds(), 2*float64(*n)*float64(*n)*float64(*n)/t1.Sub(t0).Seconds()/1e9, t2.Sub(t1).Seconds(), len(enc), variant, *out)
+	done()
+	bd.TotalSeconds = time.Since(t0).Seconds()
+	bd.N, bd.Backend, bd.Variant, bd.BundleBytes, bd.Out = *n, bk.Name(), variant.String(), len(enc), *out
+	bd.GOPS = 2 * float64(*n) * float64(*n) * float64(*n) / bd.GEMMHashSeconds / 1e9
+	if *asJSON {
+		json.NewEncoder(os.Stdout).Encode(bd)
+		return
+	}
+	fmt.Printf("matmul n=%d: derive %.3f s, GEMM + row hashes %.3f s (%.1f GOPS), trees %.3f s, open + encode + sign %.3f s, write %.3f s; bundle %d bytes (%s) -> %s\n",
+		*n, bd.DeriveSeconds, bd.GEMMHashSeconds, bd.GOPS, bd.TreeSeconds, bd.OpenSignSeconds, bd.WriteSeconds, len(enc), variant, *out)
+}
+
+// matmulBreakdown is `prover matmul --json`: every stage the prover adds to
+// the product, timed on its own.
+type matmulBreakdown struct {
+	N               int     `json:"n"`
+	Backend         string  `json:"backend"`
+	Variant         string  `json:"variant"`
+	DeriveSeconds   float64 `json:"derive_seconds"`    // A and B from the seed
+	GEMMHashSeconds float64 `json:"gemm_hash_seconds"` // C = A·B with the row leaves hashed in the epilogue
+	GOPS            float64 `json:"gops"`
+	TreeSeconds     float64 `json:"tree_seconds"`      // Merkle trees, step root, challenges
+	OpenSignSeconds float64 `json:"open_sign_seconds"` // openings, encoding, signature
+	WriteSeconds    float64 `json:"write_seconds"`
+	TotalSeconds    float64 `json:"total_seconds"`
+	BundleBytes     int     `json:"bundle_bytes"`
+	Out             string  `json:"out"`
 }
 
 func ceremonyCmd(args []string) {
