@@ -18,7 +18,7 @@ import (
 // wraps around the field.
 
 func init() {
-	solver.RegisterHint(signHint, divHint, maxHint, actShiftHint, posHint, clampHint, clamp2Hint)
+	solver.RegisterHint(signHint, divHint, maxHint, actShiftHint, posHint, clampHint, clamp2Hint, clampMagHint)
 }
 
 // signed reads a field element as a signed integer.
@@ -103,6 +103,23 @@ func clampHint(mod *big.Int, in, out []*big.Int) error {
 	return nil
 }
 
+// clampMagHint: (min(⌊in[0] / in[1]⌋, in[2]), 1 when the quotient is
+// above in[2]) for in[0] ≥ 0, in[1] > 0.
+func clampMagHint(mod *big.Int, in, out []*big.Int) error {
+	num, d, lim := signed(mod, in[0]), signed(mod, in[1]), signed(mod, in[2])
+	if d.Sign() <= 0 {
+		return errors.New("snark: division by a non-positive number")
+	}
+	q := new(big.Int).Div(num, d)
+	out[0].Set(field(mod, q))
+	out[1].SetInt64(0)
+	if q.Cmp(lim) > 0 {
+		out[0].Set(field(mod, lim))
+		out[1].SetInt64(1)
+	}
+	return nil
+}
+
 // clamp2Hint: (hi, lo) flags of x = in[0] against ±in[1].
 func clamp2Hint(mod *big.Int, in, out []*big.Int) error {
 	x, lim := signed(mod, in[0]), signed(mod, in[1])
@@ -161,10 +178,18 @@ func (g *ints) abs(x frontend.Variable, bits int) (ax, sigma frontend.Variable) 
 // divRound returns ⌊(a + half) / p⌋ for 0 ≤ a < 2^aBits, 1 ≤ p < 2^pBits:
 // the quotient q with 0 ≤ a + half − q·p < p.
 func (g *ints) divRound(a, half, p frontend.Variable, aBits, pBits int) frontend.Variable {
+	return g.quotient(g.api.Add(a, half), p, aBits+1, pBits)
+}
+
+// quotient returns ⌊num / p⌋ for a quotient known to be below 2^qBits and
+// 1 ≤ p ≤ 2^pBits: the q with 0 ≤ num − q·p < p, which is unique whatever
+// the widths, as long as q·p + p stays far below the field's size. A width
+// only has to hold the honest values; a multiple of the range checker's
+// limb (8 bits for the step circuits measured) costs no extra lookup.
+func (g *ints) quotient(num, p frontend.Variable, qBits, pBits int) frontend.Variable {
 	api := g.api
-	num := api.Add(a, half)
 	q := g.hint(divHint, 1, num, p)[0]
-	g.check(q, aBits+1)
+	g.check(q, qBits)
 	e := api.Sub(num, api.Mul(q, p))
 	g.check(e, pBits)
 	g.check(api.Sub(api.Sub(p, 1), e), pBits)

@@ -1,16 +1,18 @@
 // Package snark turns the sampled checks of a work unit into a succinct
 // proof: Poseidon2 (BN254) commitments to matrix rows, natively and inside a
 // gnark circuit; the row-opening gadget; the matmul-unit circuit
-// (MatMulCircuit) and the training-step circuit (StepCircuit: the sampled
-// Freivalds checks of all eight products of a step, the element-wise
-// functions of the model bit for bit, the training examples opened against
-// the data set's root), both with their challenges derived in the circuit;
-// Groth16 keys in versioned envelopes, from a development setup or a
-// multi-party ceremony; PLONK as the universal-setup alternative; succinct
-// bundles and their verification, natively (VerifyMatMul, VerifyStep,
-// StepChain) and, through package snark/evm (which alone imports
-// go-ethereum), in a real EVM: the exported verifier and the StepChain
-// contract. docs/PROTOCOL.md §8–9 specify them and
+// (MatMulCircuit) and the training-step circuit (StepCircuit: the batch and
+// the int8 weight views held whole and hashed in the circuit, Freivalds
+// checks of every product with no prover-supplied answer vectors, the
+// element-wise functions of the model bit for bit on every batch row, the
+// training examples opened against the data set's root, and sampled rows
+// of the weights, gradients and updates), both with their challenges
+// derived in the circuit; Groth16 keys in versioned envelopes, from a
+// development setup or a multi-party ceremony; PLONK as the universal-setup
+// alternative; succinct bundles and their verification, natively
+// (VerifyMatMul, VerifyStep, StepChain) and, through package snark/evm
+// (which alone imports go-ethereum), in a real EVM: the exported verifier
+// and the StepChain contract. docs/PROTOCOL.md §8–9 specify them and
 // docs/SOUNDNESS.md says what they prove.
 package snark
 

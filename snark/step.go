@@ -47,17 +47,15 @@ func depth(n int) int { return bits.Len(uint(n - 1)) }
 // DataDepth is the depth of the data-set tree (60 000 examples).
 var DataDepth = depth(model.TrainExamples)
 
-// BatchOpening is one sampled batch row: the rows of every batch-indexed
-// matrix but X, which the circuit computes from the training example the row
-// was drawn from, opened against the data-set root.
-type BatchOpening struct {
-	Z, D     [][]frontend.Variable // int32 rows Z_1..Z_L, D_1..D_{L−1}
-	A, G     [][]frontend.Variable // int8 rows A_1..A_{L−1}, G_1..G_L
-	Path     []frontend.Variable   // in the batch tree
-	Half     []frontend.Variable   // pixel = 2·Half + Low
-	Low      []frontend.Variable
-	Label    frontend.Variable
-	DataPath []frontend.Variable
+// BatchRow is one row of the batch: the rows of the batch-indexed int32
+// matrices Z_l and D_l, and the training example the row was drawn from,
+// opened against the data-set root. X, A and G are not in the witness: the
+// circuit computes them from the example, Z and D.
+type BatchRow struct {
+	Z, D      [][]frontend.Variable // int32 rows Z_1..Z_L, D_1..D_{L−1}
+	Half, Low []frontend.Variable   // pixel = 2·Half + Low
+	Label     frontend.Variable
+	DataPath  []frontend.Variable
 }
 
 // LayerOpening is one sampled row of layer l's weights, gradient and next weights.
@@ -66,42 +64,51 @@ type LayerOpening struct {
 	PathM, PathDW, PathMNext []frontend.Variable
 }
 
-// StepCircuit proves that the sampled checks of one training step pass
-// against the Poseidon2 roots of its matrices (docs/PROTOCOL.md §9). Its
-// public inputs are few, so that an EVM verifier stays cheap:
+// StepCircuit proves one training step against the Poseidon2 commitments
+// to its matrices (docs/PROTOCOL.md §9). Its public inputs are few, so that
+// an EVM verifier stays cheap:
 //
-//   - Context: Sponge(Task, Step, Data, Batch, Acts, DW_1..DW_L, PreCommit,
+//   - Context: Sponge(Task, Step, Data, Batch, Acts, DW_1..DW_L, Views,
 //     Nonce), where Task is the task id (first 31 bytes), Data the data
 //     set's root, Batch the digest of the step's training-example indices,
-//     Acts the root of the batch tree (leaf i packs row i of every Z_l, A_l,
-//     G_l, D_l), DW_l the roots of the weight gradients, PreCommit ζ (below)
-//     and Nonce the beacon's nonce (0 in Fiat–Shamir tasks); a verifier
-//     recomputes it from the bundle and the nonce it issued;
+//     Acts the digest of every row of Z_l and D_l, DW_l the roots of the
+//     weight gradients, Views the digest of the int8 views W_l, and Nonce
+//     the beacon's nonce (0 in Fiat–Shamir tasks); a verifier recomputes it
+//     from the bundle and the nonce it issued;
 //   - Miner: the miner's public key (SHA-256, first 31 bytes), so that a
 //     proof cannot be re-signed by another miner;
 //   - M_l and M′_l: the roots of each layer's weights before and after the
 //     step (row trees, so step t's M′_l root is step t+1's M_l root), which
 //     a contract chains.
 //
-// The Freivalds challenge vectors are powers of values hashed from the
-// statement (all of it but PreCommit and Nonce); the prover's answer vectors
-// are hashed after them into ζ = PreCommit, and the sampled rows are drawn
-// from ζ and Nonce. In a beacon task the miner publishes its roots and ζ
-// before it learns the nonce, so it cannot grind the rows.
+// The witness holds the batch-indexed matrices and the views W_l whole,
+// and the circuit hashes them into Acts and Views itself. The Freivalds
+// challenges are derived from a seed that hashes the whole statement
+// (everything but the nonce), so every value a product check reads is fixed
+// before its challenge: Z, D and W directly, X, A and G as functions of
+// them and of the examples, which the circuit computes. There are no
+// prover-supplied answer vectors: q = W_l·r, Wᵀ·r and Aᵀ·(G·r) are computed
+// in the circuit. Z_l = A_{l−1}·W_l and D_l = G_{l+1}·W_{l+1}ᵀ are checked on
+// every batch row, and every element-wise function on every batch row. The
+// rows of the weight matrices, which are too large to hold whole, are
+// sampled: S rows per layer, drawn from the seed and the nonce, are opened
+// in M_l, DW_l and M′_l, and the circuit checks DW_l,j·r = (A_{l−1}ᵀ·G_l·r)_j,
+// W_l,j = ViewRow(M_l,j) (as W_l,j·r = ViewRow(M_l,j)·r) and
+// M′_l,j = UpdateRow(M_l,j, DW_l,j) there. In a beacon task the miner
+// publishes every root, Acts and Views included, before it learns the nonce,
+// so it cannot choose the rows.
 type StepCircuit struct {
 	Context, Miner frontend.Variable   `gnark:",public"`
 	M, MNext       []frontend.Variable `gnark:",public"`
 
-	Task, Step, Data, Batch, Acts frontend.Variable
-	DW                            []frontend.Variable
-	PreCommit, Nonce              frontend.Variable // ζ, and the beacon's nonce (0 for Fiat–Shamir)
+	Task, Step, Data, Batch, Acts, Views frontend.Variable
+	DW                                   []frontend.Variable
+	Nonce                                frontend.Variable // the beacon's nonce (0 for Fiat–Shamir)
 
-	Index         []frontend.Variable   // b training-example indices
-	QZ            [][]frontend.Variable // Z_l: q = W_l·r (d_{l−1})
-	QD, WD        [][]frontend.Variable // D_l: q = W_{l+1}ᵀ·r (d_{l+1}), w = W_{l+1}·s (d_l)
-	CDW, QDW, YDW [][]frontend.Variable // DW_l: c = DW_l·r (d_{l−1}), q = G_l·r (b), y = A_{l−1}·t (b)
-	Rows          []BatchOpening        // S
-	Layers        [][]LayerOpening      // L × S
+	Index  []frontend.Variable     // b training-example indices
+	Rows   []BatchRow              // b
+	W      [][][]frontend.Variable // L views W_l, d_{l−1} × d_l int8
+	Layers [][]LayerOpening        // L × S
 
 	Shape StepShape `gnark:"-"`
 }
@@ -116,29 +123,18 @@ func NewStepCircuit(s StepShape) (*StepCircuit, error) {
 	d := s.Config.Dims()
 	L, b, S := len(d)-1, s.Config.Batch, s.Samples
 	c := &StepCircuit{Shape: s, M: vec(L), DW: vec(L), MNext: vec(L), Index: vec(b)}
-	for l := 1; l <= L; l++ {
-		c.QZ = append(c.QZ, vec(d[l-1]))
-		c.CDW = append(c.CDW, vec(d[l-1]))
-		c.QDW = append(c.QDW, vec(b))
-		c.YDW = append(c.YDW, vec(b))
-		if l < L {
-			c.QD = append(c.QD, vec(d[l+1]))
-			c.WD = append(c.WD, vec(d[l]))
-		}
-	}
-	for k := 0; k < S; k++ {
-		o := BatchOpening{Path: vec(depth(b)), Half: vec(model.InputDim), Low: vec(model.InputDim), DataPath: vec(DataDepth)}
+	for k := 0; k < b; k++ {
+		o := BatchRow{Half: vec(model.InputDim), Low: vec(model.InputDim), DataPath: vec(DataDepth)}
 		for l := 1; l <= L; l++ {
 			o.Z = append(o.Z, vec(d[l]))
-			o.G = append(o.G, vec(d[l]))
 			if l < L {
-				o.A = append(o.A, vec(d[l]))
 				o.D = append(o.D, vec(d[l]))
 			}
 		}
 		c.Rows = append(c.Rows, o)
 	}
 	for l := 1; l <= L; l++ {
+		c.W = append(c.W, matrix(d[l-1], d[l]))
 		var ls []LayerOpening
 		for k := 0; k < S; k++ {
 			dep := depth(d[l-1])
@@ -157,30 +153,73 @@ func NewStepCircuit(s StepShape) (*StepCircuit, error) {
 func packPer(width int) int { return 248 / width }
 
 func (g *ints) pack(vals []frontend.Variable, width int, signed bool) []frontend.Variable {
+	return g.packed(vals, width, signed, true)
+}
+
+// packed is pack, with the range checks left to the caller when check is false.
+func (g *ints) packed(vals []frontend.Variable, width int, signed, check bool) []frontend.Variable {
 	api := g.api
 	per := packPer(width)
 	var out []frontend.Variable
 	for i := 0; i < len(vals); i += per {
-		var acc frontend.Variable = 0
+		var terms []frontend.Variable
 		for k := 0; k < per && i+k < len(vals); k++ {
 			v := vals[i+k]
 			if signed {
 				v = api.Add(v, pow2c(width-1))
 			}
-			g.check(v, width)
-			acc = api.Add(acc, api.Mul(v, pow2c(width*k)))
+			if check {
+				g.check(v, width)
+			}
+			terms = append(terms, api.Mul(v, pow2c(width*k)))
 		}
-		out = append(out, acc)
+		out = append(out, sum(api, terms))
 	}
 	return out
 }
 
-func dot(api frontend.API, a, b []frontend.Variable) frontend.Variable {
-	var acc frontend.Variable = 0
-	for i := range a {
-		acc = api.Add(acc, api.Mul(a[i], b[i]))
+// sum adds terms in one linear expression.
+func sum(api frontend.API, terms []frontend.Variable) frontend.Variable {
+	switch len(terms) {
+	case 0:
+		return 0
+	case 1:
+		return terms[0]
 	}
-	return acc
+	return api.Add(terms[0], terms[1], terms[2:]...)
+}
+
+// dot is aᵀb: one constraint per pair of variables.
+func dot(api frontend.API, a, b []frontend.Variable) frontend.Variable {
+	terms := make([]frontend.Variable, len(a))
+	for i := range a {
+		terms[i] = api.Mul(a[i], b[i])
+	}
+	return sum(api, terms)
+}
+
+// mulVec returns m·v for a matrix given by its rows.
+func mulVec(api frontend.API, m [][]frontend.Variable, v []frontend.Variable) []frontend.Variable {
+	out := make([]frontend.Variable, len(m))
+	for i, row := range m {
+		out[i] = dot(api, row, v)
+	}
+	return out
+}
+
+// mulVecT returns mᵀ·v for a matrix of n columns given by its rows.
+func mulVecT(api frontend.API, m [][]frontend.Variable, v []frontend.Variable, n int) []frontend.Variable {
+	terms := make([][]frontend.Variable, n)
+	for i, row := range m {
+		for j, x := range row {
+			terms[j] = append(terms[j], api.Mul(x, v[i]))
+		}
+	}
+	out := make([]frontend.Variable, n)
+	for j := range out {
+		out[j] = sum(api, terms[j])
+	}
+	return out
 }
 
 // powers returns 1, x, x², …, x^(n−1).
@@ -193,21 +232,21 @@ func powers(api frontend.API, x frontend.Variable, n int) []frontend.Variable {
 	return out
 }
 
-// Challenge kinds, hashed with the seed and the layer.
+// Challenge kinds, hashed with the seed and the layer (3 and 5, the
+// second vectors of the version-1 circuit's transposed products, are
+// retired).
 const (
 	chalZ   = 1 // r of Z_l
 	chalD   = 2 // r of D_l
-	chalDS  = 3 // s of D_l
 	chalDW  = 4 // r of DW_l
-	chalDWT = 5 // t of DW_l
-	chalRow = 6 // sampled rows: (6, group, k)
+	chalRow = 6 // sampled rows: (6, layer, k)
 )
 
 func (c *StepCircuit) Define(api frontend.API) error {
 	g := newInts(api)
 	cfg := c.Shape.Config
 	d := cfg.Dims()
-	L, b, S := len(d)-1, cfg.Batch, c.Shape.Samples
+	L, b := len(d)-1, cfg.Batch
 	ph, err := poseidon2.New(api)
 	if err != nil {
 		return err
@@ -232,27 +271,35 @@ func (c *StepCircuit) Define(api frontend.API) error {
 		api.AssertIsEqual(node, root)
 	}
 
-	// Context binds the private statement values; the seed binds all of the
-	// statement but PreCommit and Nonce, which come after the answers; the
-	// challenge vectors follow from the seed.
-	inner := append([]frontend.Variable{c.Task, c.Step, c.Data, c.Batch, c.Acts}, c.DW...)
-	api.AssertIsEqual(long(append(append([]frontend.Variable(nil), inner...), c.PreCommit, c.Nonce)...), c.Context)
-	seed := long(append(append(append(inner, c.Miner), c.M...), c.MNext...)...)
-	chal := func(kind, l, n int) []frontend.Variable { return powers(api, long(seed, kind, l), n) }
-	rZ, rD, sD, rDW, tDW := make([][]frontend.Variable, L+1), make([][]frontend.Variable, L+1),
-		make([][]frontend.Variable, L+1), make([][]frontend.Variable, L+1), make([][]frontend.Variable, L+1)
-	for l := 1; l <= L; l++ {
-		rZ[l] = chal(chalZ, l, d[l])
-		rDW[l] = chal(chalDW, l, d[l])
-		tDW[l] = chal(chalDWT, l, d[l-1])
-		if l < L {
-			rD[l] = chal(chalD, l, d[l])
-			sD[l] = chal(chalDS, l, d[l+1])
-		}
-	}
-
 	// The batch's training examples, as the verifier computed them.
 	api.AssertIsEqual(long(g.pack(c.Index, 16, false)...), c.Batch)
+
+	// The commitments the challenges follow from: Acts and Views hash the
+	// witness's Z, D and W whole, range-checking every value.
+	var acts []frontend.Variable
+	for _, o := range c.Rows {
+		for _, z := range o.Z {
+			acts = append(acts, g.pack(z, 32, true)...)
+		}
+		for _, dr := range o.D {
+			acts = append(acts, g.pack(dr, 32, true)...)
+		}
+	}
+	api.AssertIsEqual(long(acts...), c.Acts)
+	var views []frontend.Variable
+	for _, w := range c.W {
+		for _, row := range w {
+			views = append(views, g.pack(row, 8, true)...)
+		}
+	}
+	api.AssertIsEqual(long(views...), c.Views)
+
+	// Context binds the private statement values; the seed binds all of the
+	// statement but the nonce; the challenge vectors follow from the seed.
+	inner := append(append([]frontend.Variable{c.Task, c.Step, c.Data, c.Batch, c.Acts}, c.DW...), c.Views)
+	api.AssertIsEqual(long(append(append([]frontend.Variable(nil), inner...), c.Nonce)...), c.Context)
+	seed := long(append(append(append(inner, c.Miner), c.M...), c.MNext...)...)
+	chal := func(kind, l, n int) []frontend.Variable { return powers(api, long(seed, kind, l), n) }
 
 	// The learning-rate shift at this step, 2^shift and half of it.
 	var pLR, halfLR frontend.Variable
@@ -272,36 +319,17 @@ func (c *StepCircuit) Define(api frontend.API) error {
 		pLR, halfLR = g.pow2(shift, 5)
 	}
 
-	// Whole-vector checks of the transposed products: sᵀq = wᵀr, tᵀc = yᵀq.
-	for l := 1; l < L; l++ {
-		api.AssertIsEqual(dot(api, sD[l], c.QD[l-1]), dot(api, c.WD[l-1], rD[l]))
+	// Every batch row: its example against the data set, X from the
+	// pixels, and every element-wise function (A_l, G_l), computed.
+	A := make([][][]frontend.Variable, L)   // A[l][i] = A_l,i, l < L (A_0 = X)
+	G := make([][][]frontend.Variable, L+1) // G[l][i] = G_l,i, l ≥ 1
+	for l := range G {
+		G[l] = make([][]frontend.Variable, b)
+		if l < L {
+			A[l] = make([][]frontend.Variable, b)
+		}
 	}
-	for l := 1; l <= L; l++ {
-		api.AssertIsEqual(dot(api, tDW[l], c.CDW[l-1]), dot(api, c.YDW[l-1], c.QDW[l-1]))
-	}
-
-	// Everything about the opened rows that does not depend on which rows
-	// they are: range checks, leaves, element-wise functions, projections.
-	type batchRow struct {
-		leaf, dataLeaf frontend.Variable
-		qdw, ydw       []frontend.Variable // G_l·r, A_{l−1}·t
-	}
-	brs := make([]batchRow, S)
-	for k, o := range c.Rows {
-		var elems []frontend.Variable
-		for _, z := range o.Z {
-			elems = append(elems, g.pack(z, 32, true)...)
-		}
-		for _, a := range o.A {
-			elems = append(elems, g.pack(a, 8, true)...)
-		}
-		for _, gr := range o.G {
-			elems = append(elems, g.pack(gr, 8, true)...)
-		}
-		for _, dr := range o.D {
-			elems = append(elems, g.pack(dr, 32, true)...)
-		}
-		br := batchRow{leaf: long(elems...)}
+	for i, o := range c.Rows {
 		x := make([]frontend.Variable, model.InputDim)
 		pix := make([]frontend.Variable, model.InputDim)
 		for j := range x {
@@ -310,50 +338,74 @@ func (c *StepCircuit) Define(api frontend.API) error {
 			pix[j] = api.Add(api.Mul(o.Half[j], 2), o.Low[j])
 			x[j] = api.Sub(o.Half[j], cfg.InputOffset)
 		}
-		br.dataLeaf = long(append([]frontend.Variable{o.Label}, g.pack(pix, 8, false)...)...)
 		g.check(o.Label, 8)
+		leaf := long(append([]frontend.Variable{o.Label}, g.packed(pix, 8, false, false)...)...)
+		merkle(leaf, api.ToBinary(c.Index[i], DataDepth), o.DataPath, c.Data)
+		A[0][i] = x
 		acts := make([]act, L)
-		for l := 1; l <= L; l++ {
-			in := x
-			if l > 1 {
-				in = o.A[l-2]
-			}
-			api.AssertIsEqual(dot(api, o.Z[l-1], rZ[l]), dot(api, in, c.QZ[l-1]))
-			if l < L {
-				var out []frontend.Variable
-				out, acts[l-1] = g.actRow(o.Z[l-1])
-				for j := range out {
-					api.AssertIsEqual(out[j], o.A[l-1][j])
-				}
-				api.AssertIsEqual(dot(api, o.D[l-1], rD[l]), dot(api, o.G[l], c.QD[l-1]))
-			}
-			br.qdw = append(br.qdw, dot(api, o.G[l-1], rDW[l]))
-			br.ydw = append(br.ydw, dot(api, in, tDW[l]))
-		}
-		for j, v := range g.lossGrad(o.Z[L-1], o.Label, cfg.LogitShift) {
-			api.AssertIsEqual(v, o.G[L-1][j])
-		}
 		for l := 1; l < L; l++ {
-			for j, v := range g.backAct(o.D[l-1], acts[l-1], cfg.GradShift(l)) {
-				api.AssertIsEqual(v, o.G[l-1][j])
+			A[l][i], acts[l-1] = g.actRow(o.Z[l-1])
+		}
+		G[L][i] = g.lossGrad(o.Z[L-1], o.Label, cfg.LogitShift)
+		for l := 1; l < L; l++ {
+			G[l][i] = g.backAct(o.D[l-1], acts[l-1], cfg.GradShift(l))
+		}
+	}
+
+	// The products. Z_l = A_{l−1}·W_l and D_l = G_{l+1}·W_{l+1}ᵀ on every
+	// batch row; for DW_l = A_{l−1}ᵀ·G_l, h = A_{l−1}ᵀ·(G_l·r), whose
+	// sampled entries the opened rows of DW_l must match.
+	rZ, qZ, rDW, h := make([][]frontend.Variable, L+1), make([][]frontend.Variable, L+1),
+		make([][]frontend.Variable, L+1), make([][]frontend.Variable, L+1)
+	for l := 1; l <= L; l++ {
+		rZ[l] = chal(chalZ, l, d[l])
+		qZ[l] = mulVec(api, c.W[l-1], rZ[l])
+		for i, o := range c.Rows {
+			api.AssertIsEqual(dot(api, o.Z[l-1], rZ[l]), dot(api, A[l-1][i], qZ[l]))
+		}
+		if l < L {
+			r := chal(chalD, l, d[l])
+			q := mulVecT(api, c.W[l], r, d[l+1])
+			for i, o := range c.Rows {
+				api.AssertIsEqual(dot(api, o.D[l-1], r), dot(api, G[l+1][i], q))
 			}
 		}
-		brs[k] = br
+		rDW[l] = chal(chalDW, l, d[l])
+		h[l] = mulVecT(api, A[l-1], mulVec(api, G[l], rDW[l]), d[l-1])
 	}
-	type layerRow struct {
-		lm, ldw, lnext frontend.Variable
-		qz, wd, cdw    frontend.Variable
+
+	// The sampled rows of every layer, drawn from the seed and the nonce.
+	sample := func(group, k, n int) []frontend.Variable {
+		hb := api.ToBinary(long(seed, c.Nonce, chalRow, group, k), api.Compiler().FieldBitLen())
+		lo := api.FromBinary(hb[:64]...)
+		q := g.hint(divHint, 1, lo, n)[0]
+		api.ToBinary(q, 64)
+		idx := api.Sub(lo, api.Mul(q, n))
+		ib := api.ToBinary(idx, depth(n))
+		if n&(n-1) != 0 {
+			api.AssertIsLessOrEqual(idx, n-1)
+		}
+		return ib
 	}
-	lrs := make([][]layerRow, L)
+	pick := func(ib []frontend.Variable, v []frontend.Variable) frontend.Variable {
+		padded := make([]frontend.Variable, 1<<len(ib))
+		copy(padded, v)
+		for i := len(v); i < len(padded); i++ {
+			padded[i] = 0
+		}
+		return selector.BinaryMux(api, ib, padded)
+	}
 	lim := int64(127) << uint(cfg.WeightShift)
 	for l := 1; l <= L; l++ {
-		for _, o := range c.Layers[l-1] {
+		for k, o := range c.Layers[l-1] {
+			ib := sample(l, k, d[l-1])
 			for _, m := range o.M {
 				g.check(api.Add(m, lim), cfg.WeightShift+8)
 				g.check(api.Sub(lim, m), cfg.WeightShift+8)
 			}
-			lr := layerRow{lm: long(g.pack(o.M, 32, true)...), ldw: long(g.pack(o.DW, 32, true)...),
-				lnext: long(g.pack(o.MNext, 32, true)...)}
+			merkle(long(g.pack(o.M, 32, true)...), ib, o.PathM, c.M[l-1])
+			merkle(long(g.pack(o.DW, 32, true)...), ib, o.PathDW, c.DW[l-1])
+			merkle(long(g.pack(o.MNext, 32, true)...), ib, o.PathMNext, c.MNext[l-1])
 			view := o.M
 			if cfg.WeightShift > 0 {
 				view = make([]frontend.Variable, len(o.M))
@@ -361,72 +413,12 @@ func (c *StepCircuit) Define(api frontend.API) error {
 					view[j] = g.roundShift(m, pow2c(cfg.WeightShift), pow2c(cfg.WeightShift-1), 31, cfg.WeightShift+1)
 				}
 			}
-			lr.qz = dot(api, view, rZ[l])
-			if l >= 2 {
-				lr.wd = dot(api, view, sD[l-1])
-			}
-			lr.cdw = dot(api, o.DW, rDW[l])
+			// (W_l·r)_j = W_l,j·r: the committed view row is ViewRow(M_l,j)
+			// but with probability d_l/|F| (r comes after Views and M_l).
+			api.AssertIsEqual(dot(api, view, rZ[l]), pick(ib, qZ[l]))
+			api.AssertIsEqual(dot(api, o.DW, rDW[l]), pick(ib, h[l]))
 			for j, v := range g.update(o.M, o.DW, pLR, halfLR, cfg) {
 				api.AssertIsEqual(v, o.MNext[j])
-			}
-			lrs[l-1] = append(lrs[l-1], lr)
-		}
-	}
-
-	// The prover's vectors are hashed into the transcript; only then are
-	// the rows drawn.
-	transcript := []frontend.Variable{seed}
-	for _, vs := range [][][]frontend.Variable{c.QZ, c.QD, c.WD, c.CDW, c.QDW, c.YDW} {
-		for _, v := range vs {
-			transcript = append(transcript, v...)
-		}
-	}
-	zeta := long(transcript...)
-	api.AssertIsEqual(zeta, c.PreCommit)
-	{
-		// sample returns the bits of row k of a group of n rows.
-		sample := func(group, k, n int) []frontend.Variable {
-			hb := api.ToBinary(long(zeta, c.Nonce, chalRow, group, k), api.Compiler().FieldBitLen())
-			lo := api.FromBinary(hb[:64]...)
-			q := g.hint(divHint, 1, lo, n)[0]
-			api.ToBinary(q, 64)
-			idx := api.Sub(lo, api.Mul(q, n))
-			ib := api.ToBinary(idx, depth(n))
-			if n&(n-1) != 0 {
-				api.AssertIsLessOrEqual(idx, n-1)
-			}
-			return ib
-		}
-		pick := func(ib []frontend.Variable, v []frontend.Variable) frontend.Variable {
-			padded := make([]frontend.Variable, 1<<len(ib))
-			copy(padded, v)
-			for i := len(v); i < len(padded); i++ {
-				padded[i] = 0
-			}
-			return selector.BinaryMux(api, ib, padded)
-		}
-		for k, o := range c.Rows {
-			ib := sample(0, k, b)
-			merkle(brs[k].leaf, ib, o.Path, c.Acts)
-			e := pick(ib, c.Index)
-			merkle(brs[k].dataLeaf, api.ToBinary(e, DataDepth), o.DataPath, c.Data)
-			for l := 1; l <= L; l++ {
-				api.AssertIsEqual(pick(ib, c.QDW[l-1]), brs[k].qdw[l-1])
-				api.AssertIsEqual(pick(ib, c.YDW[l-1]), brs[k].ydw[l-1])
-			}
-		}
-		for l := 1; l <= L; l++ {
-			for k, o := range c.Layers[l-1] {
-				ib := sample(l, k, d[l-1])
-				lr := lrs[l-1][k]
-				merkle(lr.lm, ib, o.PathM, c.M[l-1])
-				merkle(lr.ldw, ib, o.PathDW, c.DW[l-1])
-				merkle(lr.lnext, ib, o.PathMNext, c.MNext[l-1])
-				api.AssertIsEqual(pick(ib, c.QZ[l-1]), lr.qz)
-				api.AssertIsEqual(pick(ib, c.CDW[l-1]), lr.cdw)
-				if l >= 2 {
-					api.AssertIsEqual(pick(ib, c.WD[l-2]), lr.wd)
-				}
 			}
 		}
 	}
@@ -450,6 +442,10 @@ func (g *ints) actRow(z []frontend.Variable) ([]frontend.Variable, act) {
 	// roundShift(mx, s) ≤ 127, and s = −7 or roundShift(mx, s − 1) > 127.
 	g.check(api.Sub(api.Sub(api.Mul(255, p), api.Mul(2, x)), 1), 42)
 	g.check(api.Add(api.Sub(api.Mul(4, x), api.Mul(255, p)), api.Mul(api.IsZero(u), pow2c(44))), 45)
+	// u ≤ 32 (ActShift ≤ 25 for int32 rows): c = 2^(32−u) exists, and
+	// ⌊n / 2^u⌋ = ⌊n·c / 2^32⌋ is a division by a constant, whose remainder
+	// one range check bounds on both sides.
+	c, _ := g.pow2(api.Sub(32, u), 6)
 	a := act{p: p, half: half, pos: make([]frontend.Variable, len(z))}
 	out := make([]frontend.Variable, len(z))
 	for j, v := range z {
@@ -458,13 +454,22 @@ func (g *ints) actRow(z []frontend.Variable) ([]frontend.Variable, act) {
 		// pos = 1: v − 1 ≥ 0; pos = 0: −v ≥ 0.
 		g.check(api.Sub(api.Mul(2, pos, v), api.Add(pos, v)), 32)
 		a.pos[j] = pos
-		out[j] = g.divRound(api.Mul(pos, v, 128), half, p, 38, 34)
+		n := api.Mul(api.Add(api.Mul(pos, v, 128), half), c)
+		q := g.hint(divHint, 1, n, pow2c(32))[0]
+		g.check(q, 8) // the output is at most 127
+		g.check(api.Sub(n, api.Mul(q, pow2c(32))), 32)
+		out[j] = q
 	}
 	return out, a
 }
 
 // backAct is model.BackActRow: roundShift(d, ActShift + gs − 10), which is
-// roundShift(d·2^17, u + gs), clamped to ±127 where the ReLU passed.
+// roundShift(d·2^17, u + gs), clamped to ±127 where the ReLU passed. The
+// clamp comes first: with n = |d|·2^17 + ⌊pp/2⌋ and pp = 2^(u+gs), the
+// magnitude mag and the flag cl satisfy cl = 0, mag ≤ 127 and
+// 0 ≤ n − mag·pp < pp (mag = ⌊n/pp⌋), or cl = 1, mag = 127 and
+// n ≥ 128·pp; exactly one pair does, and no quotient beyond 127 is ever
+// range-checked.
 func (g *ints) backAct(d []frontend.Variable, a act, gs int) []frontend.Variable {
 	api := g.api
 	pp := api.Mul(a.p, pow2c(gs))
@@ -472,18 +477,27 @@ func (g *ints) backAct(d []frontend.Variable, a act, gs int) []frontend.Variable
 	if gs > 0 {
 		halfp = api.Mul(a.p, pow2c(gs-1))
 	}
+	// Remainders: below pp ≤ 2^(32+gs) when cl = 0, below n < 2^48 + pp/2
+	// when cl = 1; widths rounded up to whole 8-bit limbs.
+	w1, w2 := roundUp8(max(33+gs, 49)), roundUp8(32+gs)
 	out := make([]frontend.Variable, len(d))
 	for j, v := range d {
-		ax, sigma := g.abs(api.Mul(v, pow2c(17)), 49)
-		q := g.divRound(ax, halfp, pp, 49, 66)
-		cl := g.hint(clampHint, 1, q, 127)[0]
+		ax, sigma := g.abs(v, 32) // |d| ≤ 2^31
+		n := api.Add(api.Mul(ax, pow2c(17)), halfp)
+		f := g.hint(clampMagHint, 2, n, pp, 127)
+		mag, cl := f[0], f[1]
 		api.AssertIsBoolean(cl)
-		g.check(api.Add(api.Mul(cl, api.Sub(q, 128)), api.Mul(api.Sub(1, cl), api.Sub(127, q))), 50)
-		mag := api.Add(q, api.Mul(cl, api.Sub(127, q)))
+		g.check(api.Sub(127, mag), 8)
+		api.AssertIsEqual(api.Mul(cl, api.Sub(127, mag)), 0)
+		e := api.Sub(n, api.Mul(api.Add(mag, cl), pp))
+		g.check(e, w1)
+		g.check(api.Mul(api.Sub(1, cl), api.Sub(api.Sub(pp, 1), e)), w2)
 		out[j] = api.Mul(a.pos[j], mag, api.Sub(1, api.Mul(2, sigma)))
 	}
 	return out
 }
+
+func roundUp8(bits int) int { return (bits + 7) &^ 7 }
 
 // lossGrad is model.LossGradRow.
 func (g *ints) lossGrad(z []frontend.Variable, label frontend.Variable, ls int) []frontend.Variable {

@@ -15,7 +15,7 @@ import (
 // TestStepCeremony: keys for the tiny step circuit from a two-phase
 // multi-party ceremony (the circuit uses a commitment, which gnark's
 // mpcsetup handles) prove a step that verifies. Its powers of tau have
-// 2^17 points, so phase 1 takes longer than CI allows: it runs with
+// 2^18 points, so phase 1 takes longer than CI allows: it runs with
 // TRAINPROOF_SLOW=1 (docs/BENCHMARKS.md has its time). TestCeremony runs
 // the same code on a matmul circuit in every go test.
 func TestStepCeremony(t *testing.T) {
@@ -31,16 +31,28 @@ func TestStepCeremony(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.Contribute()
 	require.NoError(t, err)
-	require.NoError(t, c.SealPhase1([]byte("beacon 1")))
+	require.NoError(t, c.SealPhase1With(snark.Beacon{Value: []byte("step ceremony beacon 1"), Source: "a test"}))
 	c2, err := snark.OpenCeremony(dir)
 	require.NoError(t, err)
 	require.NotNil(t, c2.Step)
 	_, err = c2.Contribute()
 	require.NoError(t, err)
-	_, err = c2.Finalize([]byte("beacon 2"))
+	beacon2 := snark.Beacon{Value: []byte("step ceremony beacon 2"), Source: "a test"}
+	_, err = c2.FinalizeWith(beacon2)
 	require.Error(t, err, "a step ceremony gives step keys")
-	k, err := c2.FinalizeStep([]byte("beacon 2"))
+	n, err := c2.Verify()
 	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	k, err := c2.FinalizeStepWith(beacon2)
+	require.NoError(t, err)
+	require.False(t, k.IsDev())
+	tr, err := c2.Transcript()
+	require.NoError(t, err)
+	require.Equal(t, tr.Hash, k.Origin.Transcript)
+	vkb, err := k.MarshalVK()
+	require.NoError(t, err)
+	_, vk, err := snark.ParseStepVK(vkb)
+	require.NoError(t, err, "ceremony keys with a commitment pass the layout checks")
 
 	data, tree := synthData()
 	pub, key, _ := ed25519.GenerateKey(nil)
@@ -50,6 +62,6 @@ func TestStepCeremony(t *testing.T) {
 	require.NoError(t, err)
 	s, err := snark.DecodeSuccinct(enc)
 	require.NoError(t, err)
-	_, err = snark.VerifyStep(s, k.Shape, k.VK, tree.Root(), nil)
+	_, err = snark.VerifyStep(s, k.Shape, vk, tree.Root(), nil)
 	require.NoError(t, err)
 }

@@ -3,7 +3,6 @@ package snark
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 
@@ -61,6 +60,8 @@ type StepKeys struct {
 	CS    constraint.ConstraintSystem
 	PK    groth16.ProvingKey
 	VK    groth16.VerifyingKey
+
+	Origin KeyOrigin // zero (development keys) unless from a ceremony
 }
 
 // CompileStep compiles the step circuit for a shape.
@@ -84,89 +85,6 @@ func DevSetupStep(s StepShape) (*StepKeys, error) {
 		return nil, err
 	}
 	return &StepKeys{Shape: s, CS: cs, PK: pk, VK: vk}, nil
-}
-
-// Step key envelope:
-//
-//	magic ("TSPK" or "TSVK") ‖ u16 version ‖ u8 curve (1 = BN254) ‖
-//	u16 shape length ‖ shape ‖ u64 body length ‖ body ‖ SHA-256 of all before
-func sealStep(magic string, s StepShape, body []byte) []byte {
-	sh := s.encode()
-	b := append([]byte(magic), 0, keyVersion, 1)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(sh)))
-	b = append(b, sh...)
-	b = binary.BigEndian.AppendUint64(b, uint64(len(body)))
-	b = append(b, body...)
-	sum := sha256.Sum256(b)
-	return append(b, sum[:]...)
-}
-
-func openStep(magic string, in []byte, limit int) (StepShape, []byte, error) {
-	var s StepShape
-	if len(in) > limit || len(in) < 9+8+32 || string(in[:4]) != magic {
-		return s, nil, fmt.Errorf("%w: not a %s key of at most %d bytes", ErrKey, magic, limit)
-	}
-	if sum := sha256.Sum256(in[:len(in)-32]); !bytes.Equal(sum[:], in[len(in)-32:]) {
-		return s, nil, fmt.Errorf("%w: checksum mismatch", ErrKey)
-	}
-	if binary.BigEndian.Uint16(in[4:]) != keyVersion || in[6] != 1 {
-		return s, nil, fmt.Errorf("%w: version %d curve %d (want %d, BN254)", ErrKey, binary.BigEndian.Uint16(in[4:]), in[6], keyVersion)
-	}
-	n := int(binary.BigEndian.Uint16(in[7:]))
-	if 9+n+8+32 > len(in) {
-		return s, nil, fmt.Errorf("%w: truncated", ErrKey)
-	}
-	s, err := decodeStepShape(in[9 : 9+n])
-	if err != nil {
-		return s, nil, err
-	}
-	body := in[9+n+8 : len(in)-32]
-	if binary.BigEndian.Uint64(in[9+n:]) != uint64(len(body)) {
-		return s, nil, fmt.Errorf("%w: body length mismatch", ErrKey)
-	}
-	return s, body, nil
-}
-
-// MarshalVK and MarshalPK encode the keys in their envelopes.
-func (k *StepKeys) MarshalVK() ([]byte, error) {
-	b, err := body(k.VK)
-	return sealStep("TSVK", k.Shape, b), err
-}
-
-func (k *StepKeys) MarshalPK() ([]byte, error) {
-	b, err := body(k.PK)
-	return sealStep("TSPK", k.Shape, b), err
-}
-
-// ParseStepVK decodes a step verifying key.
-func ParseStepVK(in []byte) (StepShape, groth16.VerifyingKey, error) {
-	s, b, err := openStep("TSVK", in, MaxVerifyingKey)
-	if err != nil {
-		return s, nil, err
-	}
-	vk, err := readVK(b)
-	return s, vk, err
-}
-
-// LoadStepProver reads a step proving key and recompiles its circuit.
-func LoadStepProver(path string) (*StepKeys, error) {
-	in, err := readLimited(path, MaxProvingKey)
-	if err != nil {
-		return nil, err
-	}
-	s, b, err := openStep("TSPK", in, MaxProvingKey)
-	if err != nil {
-		return nil, err
-	}
-	pk, err := readPK(b)
-	if err != nil {
-		return nil, err
-	}
-	cs, err := CompileStep(s)
-	if err != nil {
-		return nil, err
-	}
-	return &StepKeys{Shape: s, CS: cs, PK: pk}, nil
 }
 
 // The step circuit's range checks use gnark's commitment, whose hash to
@@ -211,10 +129,10 @@ func ProveStep(k *StepKeys, t protocol.Task, w *StepWitness, key ed25519.Private
 
 // StepStatementOf is the statement a verifier reconstructs from a succinct
 // step bundle: task, miner and step from the bundle, the batch digest from
-// the task, the data set's Poseidon2 root from the caller, the roots and
-// PreCommit from the bundle, and the nonce: nil for a Fiat–Shamir task, the
-// one the verifier issued (after seeing the roots and PreCommit) for a
-// beacon task.
+// the task, the data set's Poseidon2 root from the caller, the roots (Acts,
+// M_l, DW_l, M′_l, Views) from the bundle, and the nonce: nil for a
+// Fiat–Shamir task, the one the verifier issued (after seeing the roots)
+// for a beacon task.
 func StepStatementOf(s *Succinct, dataRoot fr.Element, nonce *[32]byte) (*StepStatement, error) {
 	if s.Task.Work != protocol.WorkTrain || len(s.Roots) != RootCount(s.Task) {
 		return nil, fmt.Errorf("%w: not a training-step bundle", ErrProof)
@@ -231,7 +149,7 @@ func StepStatementOf(s *Succinct, dataRoot fr.Element, nonce *[32]byte) (*StepSt
 	st.M = append([]fr.Element(nil), s.Roots[1:1+L]...)
 	st.DW = append([]fr.Element(nil), s.Roots[1+L:1+2*L]...)
 	st.MNext = append([]fr.Element(nil), s.Roots[1+2*L:1+3*L]...)
-	st.PreCommit = s.Roots[1+3*L]
+	st.Views = s.Roots[1+3*L]
 	if nonce != nil {
 		st.Nonce = NonceElement(*nonce)
 	}
@@ -276,6 +194,9 @@ func VerifyStep(s *Succinct, shape StepShape, vk groth16.VerifyingKey, dataRoot 
 
 // ParseProof decodes a bundle's Groth16 proof.
 func ParseProof(b []byte) (groth16.Proof, error) {
+	if err := checkProof(b); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
 	proof := groth16.NewProof(ecc.BN254)
 	if _, err := proof.ReadFrom(bytes.NewReader(b)); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrFormat, err)

@@ -117,7 +117,8 @@ func TestStepProofEndToEnd(t *testing.T) {
 	})
 	t.Run("beacon task", func(t *testing.T) {
 		// The same keys prove a beacon task's step: the miner publishes its
-		// roots and PreCommit, then gets the nonce the rows are drawn with.
+		// roots (Acts and Views included), then gets the nonce the rows are
+		// drawn with.
 		btask := task
 		btask.Mode = protocol.ModeBeacon
 		bt, err := train.New(cfg, data, matmul.NewCPU())

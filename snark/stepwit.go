@@ -59,21 +59,29 @@ func ints8(r []int8) []int64 {
 // PackedLeaf32 is the leaf of an int32 row in a step's trees.
 func PackedLeaf32(row []int32) fr.Element { return Sponge(pack(ints32(row), 32, true)...) }
 
-// BatchLeaf is leaf i of the batch tree: the packed rows i of Z_1..Z_L,
-// A_1..A_{L−1}, G_1..G_L, D_1..D_{L−1}, in that order.
-func BatchLeaf(tr *model.Trace, i int) fr.Element {
+// actsDigest is the Acts input: the Sponge of every batch row's packed
+// rows of Z_1..Z_L and D_1..D_{L−1}, row by row, in that order.
+func actsDigest(tr *model.Trace) fr.Element {
 	var e []fr.Element
-	for _, z := range tr.Z {
-		e = append(e, pack(ints32(z.Row(i)), 32, true)...)
+	for i := 0; i < tr.X.Rows; i++ {
+		for _, z := range tr.Z {
+			e = append(e, pack(ints32(z.Row(i)), 32, true)...)
+		}
+		for _, d := range tr.D {
+			e = append(e, pack(ints32(d.Row(i)), 32, true)...)
+		}
 	}
-	for _, a := range tr.A {
-		e = append(e, pack(ints8(a.Row(i)), 8, true)...)
-	}
-	for _, g := range tr.G {
-		e = append(e, pack(ints8(g.Row(i)), 8, true)...)
-	}
-	for _, d := range tr.D {
-		e = append(e, pack(ints32(d.Row(i)), 32, true)...)
+	return Sponge(e...)
+}
+
+// viewsDigest is the Views input: the Sponge of the packed rows of the
+// int8 views W_1..W_L, in that order.
+func viewsDigest(tr *model.Trace) fr.Element {
+	var e []fr.Element
+	for _, w := range tr.W {
+		for j := 0; j < w.Rows; j++ {
+			e = append(e, pack(ints8(w.Row(j)), 8, true)...)
+		}
 	}
 	return Sponge(e...)
 }
@@ -171,21 +179,21 @@ type StepStatement struct {
 	Step              uint64
 	Data, Batch, Acts fr.Element
 	M, DW, MNext      []fr.Element
-	PreCommit         fr.Element // ζ: the hash of the answer vectors
+	Views             fr.Element // the digest of the int8 views W_l
 	Nonce             fr.Element // the beacon's nonce (zero for Fiat–Shamir)
 }
 
 func (s *StepStatement) inner() []fr.Element {
-	return append([]fr.Element{s.Task, elem(int64(s.Step)), s.Data, s.Batch, s.Acts}, s.DW...)
+	return append(append([]fr.Element{s.Task, elem(int64(s.Step)), s.Data, s.Batch, s.Acts}, s.DW...), s.Views)
 }
 
 // Context is the Context public input.
 func (s *StepStatement) Context() fr.Element {
-	return Sponge(append(s.inner(), s.PreCommit, s.Nonce)...)
+	return Sponge(append(s.inner(), s.Nonce)...)
 }
 
-// seed is what the Freivalds challenges are derived from: the statement
-// without PreCommit and Nonce, which come after the answers.
+// seed is what the challenges are derived from: the whole statement but
+// the nonce.
 func (s *StepStatement) seed() fr.Element {
 	return Sponge(append(append(append(s.inner(), s.Miner), s.M...), s.MNext...)...)
 }
@@ -199,72 +207,23 @@ func (s *StepStatement) Elements() []fr.Element {
 	return append(append([]fr.Element{s.Context(), s.Miner}, s.M...), s.MNext...)
 }
 
-// Roots are what a succinct bundle carries: Acts, then M_l, DW_l, M′_l, then PreCommit.
+// Roots are what a succinct bundle carries, and what a beacon-task miner
+// publishes before it gets the nonce: Acts, then M_l, DW_l, M′_l, then Views.
 func (s *StepStatement) Roots() []fr.Element {
-	return append(append(append(append([]fr.Element{s.Acts}, s.M...), s.DW...), s.MNext...), s.PreCommit)
+	return append(append(append(append([]fr.Element{s.Acts}, s.M...), s.DW...), s.MNext...), s.Views)
 }
 
 func (s *StepStatement) assign(c *StepCircuit) {
 	c.Context, c.Task, c.Miner, c.Step, c.Data, c.Batch, c.Acts = s.Context(), s.Task, s.Miner, s.Step, s.Data, s.Batch, s.Acts
-	c.PreCommit, c.Nonce = s.PreCommit, s.Nonce
+	c.Views, c.Nonce = s.Views, s.Nonce
 	for l := range s.M {
 		c.M[l], c.DW[l], c.MNext[l] = s.M[l], s.DW[l], s.MNext[l]
 	}
 }
 
-func powersOf(x fr.Element, n int) []fr.Element {
-	out := make([]fr.Element, n)
-	out[0].SetOne()
-	for i := 1; i < n; i++ {
-		out[i].Mul(&out[i-1], &x)
-	}
-	return out
-}
-
-func chalVec(seed fr.Element, kind, l, n int) []fr.Element {
-	return powersOf(Sponge(seed, elem(int64(kind)), elem(int64(l))), n)
-}
-
-// mulVec8 returns M·v (trans: Mᵀ·v) for an int8 matrix.
-func mulVec8(m *tensor.Int8, v []fr.Element, trans bool) []fr.Element {
-	n := m.Rows
-	if trans {
-		n = m.Cols
-	}
-	out := make([]fr.Element, n)
-	for i := 0; i < m.Rows; i++ {
-		row := m.Row(i)
-		for j, x := range row {
-			var t fr.Element
-			t.SetInt64(int64(x))
-			if trans {
-				t.Mul(&t, &v[i])
-				out[j].Add(&out[j], &t)
-			} else {
-				t.Mul(&t, &v[j])
-				out[i].Add(&out[i], &t)
-			}
-		}
-	}
-	return out
-}
-
-func mulVec32(m *tensor.Int32, v []fr.Element) []fr.Element {
-	out := make([]fr.Element, m.Rows)
-	for i := range out {
-		for j, x := range m.Row(i) {
-			var t fr.Element
-			t.SetInt64(int64(x))
-			t.Mul(&t, &v[j])
-			out[i].Add(&out[i], &t)
-		}
-	}
-	return out
-}
-
-// sampleRow is row k of group g: the low 64 bits of Sponge(ζ, nonce, 6, g, k) mod n.
-func sampleRow(zeta, nonce fr.Element, group, k, n int) int {
-	h := Sponge(zeta, nonce, elem(chalRow), elem(int64(group)), elem(int64(k)))
+// sampleRow is row k of layer l: the low 64 bits of Sponge(seed, nonce, 6, l, k) mod n.
+func sampleRow(seed, nonce fr.Element, l, k, n int) int {
+	h := Sponge(seed, nonce, elem(chalRow), elem(int64(l)), elem(int64(k)))
 	b := h.BigInt(new(big.Int))
 	lo := new(big.Int).And(b, new(big.Int).SetUint64(^uint64(0)))
 	return int(new(big.Int).Mod(lo, big.NewInt(int64(n))).Int64())
@@ -277,9 +236,7 @@ type StepWitness struct {
 	trace     *model.Trace
 	data      *dataset.Set
 	dataTree  *Tree
-	batch     *Tree
-	trees     [3][]*Tree        // M, DW, M′ per layer
-	vectors   [6][][]fr.Element // q^Z, q^D, w^D, c^DW, q^DW, y^DW
+	trees     [3][]*Tree // M, DW, M′ per layer
 }
 
 // NewStepWitness commits to a step of a training task. dataTree is
@@ -296,19 +253,14 @@ func NewStepWitness(task protocol.Task, miner ed25519.PublicKey, tr *model.Trace
 	cfg := task.Train
 	d := cfg.Dims()
 	L := len(d) - 1
-	if len(tr.Z) != L || tr.X.Rows != cfg.Batch {
+	if len(tr.Z) != L || len(tr.D) != L-1 || len(tr.W) != L || tr.X.Rows != cfg.Batch || len(tr.Index) != cfg.Batch {
 		return nil, fmt.Errorf("snark: trace of %d layers and batch %d, the shape has %d and %d", len(tr.Z), tr.X.Rows, L, cfg.Batch)
 	}
 	w := &StepWitness{Shape: shape, trace: tr, data: data, dataTree: dataTree}
-	leaves := make([]fr.Element, cfg.Batch)
-	parallel(cfg.Batch, func(i int) { leaves[i] = BatchLeaf(tr, i) })
-	var err error
-	if w.batch, err = NewTree(leaves); err != nil {
-		return nil, err
-	}
 	st := &w.Statement
 	st.Task, st.Miner, st.Step = TaskDigest(task.ID()), MinerDigest(miner), tr.Step
-	st.Data, st.Batch, st.Acts = dataTree.Root(), BatchDigest(cfg, tr.Step), w.batch.Root()
+	st.Data, st.Batch = dataTree.Root(), BatchDigest(cfg, tr.Step)
+	st.Acts, st.Views = actsDigest(tr), viewsDigest(tr)
 	for k, ms := range [3][]*tensor.Int32{tr.M, tr.DW, tr.MNext} {
 		for _, m := range ms {
 			t, err := rowTree(m)
@@ -323,53 +275,12 @@ func NewStepWitness(task protocol.Task, miner ed25519.PublicKey, tr *model.Trace
 		st.DW = append(st.DW, w.trees[1][l].Root())
 		st.MNext = append(st.MNext, w.trees[2][l].Root())
 	}
-	w.answer()
 	return w, nil
 }
 
 // SetNonce sets the beacon's nonce, issued after the miner published the
-// statement's roots and PreCommit (beacon tasks only).
+// statement's roots (beacon tasks only).
 func (w *StepWitness) SetNonce(n [32]byte) { w.Statement.Nonce = NonceElement(n) }
-
-// answer computes the answer vectors and PreCommit.
-func (w *StepWitness) answer() {
-	tr, cfg := w.trace, w.Shape.Config
-	d := cfg.Dims()
-	L := len(d) - 1
-	seed := w.Statement.seed()
-	act := func(l int) *tensor.Int8 { // A_l, A_0 = X
-		if l == 0 {
-			return tr.X
-		}
-		return tr.A[l-1]
-	}
-	v := &w.vectors
-	for l := 1; l <= L; l++ {
-		v[0] = append(v[0], mulVec8(tr.W[l-1], chalVec(seed, chalZ, l, d[l]), false))
-		if l < L {
-			rD, sD := chalVec(seed, chalD, l, d[l]), chalVec(seed, chalDS, l, d[l+1])
-			v[1] = append(v[1], mulVec8(tr.W[l], rD, true))
-			v[2] = append(v[2], mulVec8(tr.W[l], sD, false))
-		}
-		rDW, tDW := chalVec(seed, chalDW, l, d[l]), chalVec(seed, chalDWT, l, d[l-1])
-		v[3] = append(v[3], mulVec32(tr.DW[l-1], rDW))
-		v[4] = append(v[4], mulVec8(tr.G[l-1], rDW, false))
-		v[5] = append(v[5], mulVec8(act(l-1), tDW, false))
-	}
-	transcript := []fr.Element{seed}
-	for _, vs := range v {
-		for _, x := range vs {
-			transcript = append(transcript, x...)
-		}
-	}
-	w.Statement.PreCommit = Sponge(transcript...)
-}
-
-func setVec(dst []frontend.Variable, v []fr.Element) {
-	for i := range v {
-		dst[i] = v[i]
-	}
-}
 
 func setRow[T int8 | int32](dst []frontend.Variable, row []T) {
 	for i, x := range row {
@@ -383,55 +294,56 @@ func setPath(dst []frontend.Variable, p []fr.Element) {
 	}
 }
 
-// Assignment answers the circuit's challenges honestly.
+// SampledRows returns the rows of each layer the circuit opens (k < S),
+// drawn from the statement's seed and nonce.
+func (st *StepStatement) SampledRows(shape StepShape) [][]int {
+	d := shape.Config.Dims()
+	seed := st.seed()
+	rows := make([][]int, len(d)-1)
+	for l := 1; l < len(d); l++ {
+		for k := 0; k < shape.Samples; k++ {
+			rows[l-1] = append(rows[l-1], sampleRow(seed, st.Nonce, l, k, d[l-1]))
+		}
+	}
+	return rows
+}
+
+// Assignment answers the circuit honestly: the trace as committed.
 func (w *StepWitness) Assignment() (*StepCircuit, error) {
 	c, err := NewStepCircuit(w.Shape)
 	if err != nil {
 		return nil, err
 	}
 	tr, cfg := w.trace, w.Shape.Config
-	d := cfg.Dims()
-	L, b := len(d)-1, cfg.Batch
+	L := len(cfg.Dims()) - 1
 	w.Statement.assign(c)
 	for i, e := range tr.Index {
 		c.Index[i] = e
-	}
-	for k, vs := range w.vectors {
-		dst := [][][]frontend.Variable{c.QZ, c.QD, c.WD, c.CDW, c.QDW, c.YDW}[k]
-		for i, v := range vs {
-			setVec(dst[i], v)
-		}
-	}
-	zeta, nonce := w.Statement.PreCommit, w.Statement.Nonce
-	for k := range c.Rows {
-		o := &c.Rows[k]
-		i := sampleRow(zeta, nonce, 0, k, b)
+		o := &c.Rows[i]
 		for l := 1; l <= L; l++ {
 			setRow(o.Z[l-1], tr.Z[l-1].Row(i))
-			setRow(o.G[l-1], tr.G[l-1].Row(i))
 			if l < L {
-				setRow(o.A[l-1], tr.A[l-1].Row(i))
 				setRow(o.D[l-1], tr.D[l-1].Row(i))
 			}
 		}
-		setPath(o.Path, w.batch.Path(i))
-		e := tr.Index[i]
 		for j, p := range w.data.Image(e) {
 			o.Half[j], o.Low[j] = p>>1, p&1
 		}
 		o.Label = w.data.Labels[e]
 		setPath(o.DataPath, w.dataTree.Path(e))
 	}
-	for l := 1; l <= L; l++ {
-		for k := range c.Layers[l-1] {
-			o := &c.Layers[l-1][k]
-			j := sampleRow(zeta, nonce, l, k, d[l-1])
-			setRow(o.M, tr.M[l-1].Row(j))
-			setRow(o.DW, tr.DW[l-1].Row(j))
-			setRow(o.MNext, tr.MNext[l-1].Row(j))
-			setPath(o.PathM, w.trees[0][l-1].Path(j))
-			setPath(o.PathDW, w.trees[1][l-1].Path(j))
-			setPath(o.PathMNext, w.trees[2][l-1].Path(j))
+	for l, rows := range w.Statement.SampledRows(w.Shape) {
+		for j := range c.W[l] {
+			setRow(c.W[l][j], tr.W[l].Row(j))
+		}
+		for k, j := range rows {
+			o := &c.Layers[l][k]
+			setRow(o.M, tr.M[l].Row(j))
+			setRow(o.DW, tr.DW[l].Row(j))
+			setRow(o.MNext, tr.MNext[l].Row(j))
+			setPath(o.PathM, w.trees[0][l].Path(j))
+			setPath(o.PathDW, w.trees[1][l].Path(j))
+			setPath(o.PathMNext, w.trees[2][l].Path(j))
 		}
 	}
 	return c, nil

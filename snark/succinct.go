@@ -23,8 +23,8 @@ import (
 // checks pass against them, and the miner's signature.
 //
 // A matmul unit carries the roots of A, B and C; a training step carries
-// the batch tree's root, then M_l, DW_l and M′_l for each layer, then
-// PreCommit (see StepStatement.Roots).
+// Acts, then M_l, DW_l and M′_l for each layer, then Views (see
+// StepStatement.Roots).
 type Succinct struct {
 	Task      protocol.Task
 	Step      uint64
@@ -134,6 +134,9 @@ func DecodeSuccinct(in []byte) (*Succinct, error) {
 	}
 	if s.Proof, err = need(n); err != nil {
 		return nil, err
+	}
+	if err := checkProof(s.Proof); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
 	signed := off + ed25519.PublicKeySize
 	pk, err := need(ed25519.PublicKeySize)
@@ -264,9 +267,9 @@ func VerifyMatMul(s *Succinct, shape MatMulShape, vk groth16.VerifyingKey) error
 // and the signer's MinerDigest),
 // as a verifier, on chain or off, takes them.
 func (s *Succinct) Statement() (groth16.Proof, witness.Witness, error) {
-	proof := groth16.NewProof(ecc.BN254)
-	if _, err := proof.ReadFrom(bytes.NewReader(s.Proof)); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	proof, err := ParseProof(s.Proof)
+	if err != nil {
+		return nil, nil, err
 	}
 	pub, err := frontend.NewWitness(&MatMulCircuit{RootA: s.Roots[0], RootB: s.Roots[1], RootC: s.Roots[2], Miner: MinerDigest(s.PublicKey)},
 		ecc.BN254.ScalarField(), frontend.PublicOnly())

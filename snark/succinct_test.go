@@ -2,6 +2,7 @@ package snark
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"sync"
@@ -190,4 +191,19 @@ func BenchmarkSuccinct(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestStepKeyVersion: a step key of version 1, the circuit with answer
+// vectors that the review broke, is refused before its body is read.
+func TestStepKeyVersion(t *testing.T) {
+	shape := StepShape{Config: model.DefaultConfig(), Samples: 1}
+	b := sealStep("TSVK", shape, []byte{1, 2, 3})
+	_, body, err := openStep("TSVK", b, MaxVerifyingKey)
+	require.NoError(t, err)
+	require.Equal(t, []byte{1, 2, 3}, body)
+	b[5] = 1
+	sum := sha256.Sum256(b[:len(b)-32])
+	copy(b[len(b)-32:], sum[:])
+	_, _, err = openStep("TSVK", b, MaxVerifyingKey)
+	require.ErrorIs(t, err, ErrKey)
 }
