@@ -58,7 +58,7 @@ succinct-demo: deps build
 	rm -rf $(SDEMO)
 	$(BIN)/prover setup --train --layers 8,6 --batch 4 --samples 1 --out $(SDEMO)/keys
 	$(BIN)/prover train --steps 3 --layers 8,6 --batch 4 --samples 1 --succinct --pk $(SDEMO)/keys/step.pk --out $(SDEMO) --data $(DATA)
-	$(BIN)/verifier verify --mode succinct --vk $(SDEMO)/keys/step.vk --task $$(cat $(SDEMO)/task.id) --key $(SDEMO)/miner.key.pub $(SDEMO)
+	$(BIN)/verifier verify --mode succinct --allow-dev-keys --vk $(SDEMO)/keys/step.vk --task $$(cat $(SDEMO)/task.id) --key $(SDEMO)/miner.key.pub $(SDEMO)
 
 # test: the README's test command; CI runs exactly this. It also checks that
 # every GEMM path equals oneDNN bit for bit, and the pure-Go build.

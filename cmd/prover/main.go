@@ -458,17 +458,19 @@ func ceremonyCmd(args []string) {
 	lrMax := fs.Int("lr-max-shift", def.LRMaxShift, "init --train: largest learning-rate shift")
 	dir := fs.String("dir", "", "ceremony directory")
 	beacon := fs.String("beacon", "", "public random beacon, hex (seal, finalize)")
+	beaconSource := fs.String("beacon-source", "", "where the beacon comes from, recorded with it (seal, finalize), e.g. \"drand round 123456\"")
+	vkPath := fs.String("vk", "", "verify: also check that this published verifying key is the one the transcript derives")
 	out := fs.String("out", "", "directory for the keys (finalize)")
 	fs.Parse(args[1:])
 	if *dir == "" {
 		cli.Fatalf(name, 2, "ceremony needs --dir DIR")
 	}
-	beaconBytes := func() []byte {
+	beaconOf := func() snark.Beacon {
 		b, err := hex.DecodeString(*beacon)
-		if err != nil || len(b) < 16 {
-			cli.Fatalf(name, 2, "--beacon: want at least 16 bytes of hex from a public source no contributor controls")
+		if err != nil || len(b) < 16 || len(b) > 1024 {
+			cli.Fatalf(name, 2, "--beacon: want 16 to 1024 bytes of hex from a public source no contributor controls")
 		}
-		return b
+		return snark.Beacon{Value: b, Source: *beaconSource}
 	}
 	open := func() *snark.Ceremony {
 		c, err := snark.OpenCeremony(*dir)
@@ -498,21 +500,47 @@ func ceremonyCmd(args []string) {
 		fmt.Printf("ceremony for %dx%dx%d units, %d samples, in %s: pass it to the first contributor\n", *n, *n, *n, *samples, *dir)
 	case "contribute":
 		c := open()
+		if _, err := c.Verify(); err != nil {
+			cli.Fatalf(name, 1, "the ceremony you were handed does not verify, do not contribute: %v", err)
+		}
 		f, err := c.Contribute()
 		if err != nil {
 			cli.Fatalf(name, 1, "%v", err)
 		}
 		fmt.Printf("phase %d contribution written to %s; your randomness is gone with this process\n", c.Phase(), f)
+		if t, err := c.Transcript(); err == nil && len(t.Files) > 0 {
+			last := t.Files[len(t.Files)-1]
+			fmt.Printf("record this digest and check that the published transcript lists it: %s %x\n", last.Name, last.SHA256)
+		}
 	case "verify":
 		c := open()
-		n, err := c.Verify()
+		r, err := c.Audit()
 		if err != nil {
 			cli.Fatalf(name, 1, "%v", err)
 		}
-		fmt.Printf("phase %d: %d contributions verified\n", c.Phase(), n)
+		fmt.Printf("phase 1: %d contributions verified\n", r.Phase1)
+		if r.Phase == 2 {
+			fmt.Printf("phase 2: %d contributions verified\n", r.Phase2)
+		}
+		for i, b := range r.Beacons {
+			if b != nil {
+				fmt.Printf("beacon %d: %x (source: %q)\n", i+1, b.Value, b.Source)
+			}
+		}
+		fmt.Printf("transcript: %x (%d files)\n", r.Transcript.Hash, len(r.Transcript.Files))
+		if *vkPath != "" {
+			vk, err := os.ReadFile(*vkPath)
+			if err != nil {
+				cli.Fatalf(name, 2, "%v", err)
+			}
+			if err := c.CheckVK(vk); err != nil {
+				cli.Fatalf(name, 1, "%s is not the key this transcript derives: %v", *vkPath, err)
+			}
+			fmt.Printf("%s is the verifying key this transcript derives\n", *vkPath)
+		}
 	case "seal":
 		c := open()
-		if err := c.SealPhase1(beaconBytes()); err != nil {
+		if err := c.SealPhase1With(beaconOf()); err != nil {
 			cli.Fatalf(name, 1, "%v", err)
 		}
 		fmt.Println("phase 1 verified and sealed; phase 2 is open for contributions")
@@ -522,17 +550,19 @@ func ceremonyCmd(args []string) {
 			cli.Fatalf(name, 2, "finalize needs --out DIR")
 		}
 		if c.Step != nil {
-			k, err := c.FinalizeStep(beaconBytes())
+			k, err := c.FinalizeStepWith(beaconOf())
 			if err != nil {
 				cli.Fatalf(name, 1, "%v", err)
 			}
 			writeStepKeys(k, *out)
+			fmt.Printf("transcript: %x\n", k.Origin.Transcript)
 		} else {
-			k, err := c.Finalize(beaconBytes())
+			k, err := c.FinalizeWith(beaconOf())
 			if err != nil {
 				cli.Fatalf(name, 1, "%v", err)
 			}
 			writeKeys(k, *out)
+			fmt.Printf("transcript: %x\n", k.Origin.Transcript)
 		}
 		fmt.Printf("every contribution verified; keys in %s\n", *out)
 	default:
@@ -567,7 +597,7 @@ func writeKeyFiles(k keyPair, vk groth16.VerifyingKey, stem, out string, extra m
 	files := map[string][]byte{stem + ".pk": pk, stem + ".vk": vkb, "Verifier.sol": sol.Bytes()}
 	maps.Copy(files, extra)
 	for f, b := range files {
-		if err := os.WriteFile(filepath.Join(out, f), b, 0o644); err != nil {
+		if err := snark.WriteKeyFile(filepath.Join(out, f), b); err != nil {
 			cli.Fatalf(name, 2, "%v", err)
 		}
 	}

@@ -4,7 +4,7 @@
 // Usage:
 //
 //	verifier verify (--task ID... | --any-task) [--mode auto|full|sampled] [--json] [--key PUB]... [--nonces FILE] [--checkpoint FILE] [--max-bytes N] PATH...
-//	verifier verify --mode succinct --vk FILE (--task ID... | --any-task) [--data-root HEX] [--nonces FILE] [--checkpoint FILE] [--json] [--key PUB]... PATH...
+//	verifier verify --mode succinct --vk FILE (--task ID... | --any-task) [--data-root HEX] [--nonces FILE] [--checkpoint FILE] [--allow-dev-keys] [--json] [--key PUB]... PATH...
 //	verifier beacon --dir DIR --nonces FILE [--steps N] [--timeout D]
 //	verifier inspect FILE
 //
@@ -73,7 +73,7 @@ const name = "verifier"
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   verifier verify (--task ID... | --any-task) [--mode auto|full|sampled] [--json] [--key PUB]... [--nonces FILE] [--checkpoint FILE] [--max-bytes N] PATH...
-  verifier verify --mode succinct --vk FILE (--task ID... | --any-task) [--data-root HEX] [--nonces FILE] [--checkpoint FILE] [--json] [--key PUB]... PATH...
+  verifier verify --mode succinct --vk FILE (--task ID... | --any-task) [--data-root HEX] [--nonces FILE] [--checkpoint FILE] [--allow-dev-keys] [--json] [--key PUB]... PATH...
   verifier beacon --dir DIR --nonces FILE [--steps N] [--timeout D]
   verifier inspect FILE
 `)
@@ -188,6 +188,7 @@ func verify(args []string) int {
 	cpPath := fs.String("checkpoint", "", "start the chain of a task at a trusted checkpoint: JSON {task_id, step, prev, weights}")
 	maxBytes := fs.Int("max-bytes", bundle.MaxSize, "largest bundle accepted")
 	dataRoot := fs.String("data-root", "", "succinct training steps: the data set's Poseidon2 root (hex; default: Fashion-MNIST's for tasks over it)")
+	allowDev := fs.Bool("allow-dev-keys", false, "succinct: accept a development verifying key (prover setup; its maker can forge proofs): for tests only")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -229,7 +230,7 @@ func verify(args []string) int {
 		cp = &c
 	}
 	if *mode == "succinct" {
-		return verifySuccinct(*vkPath, *asJSON, opt, *dataRoot, nonces, cp, fs.Args())
+		return verifySuccinct(*vkPath, *asJSON, opt, *dataRoot, nonces, cp, *allowDev, fs.Args())
 	}
 	paths, err := expand(fs.Args())
 	if err != nil {

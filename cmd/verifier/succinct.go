@@ -4,7 +4,9 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"sort"
@@ -24,7 +26,10 @@ import (
 // A chain starts at step 0 from the task's initial weights, or at cp (its
 // weights are the Poseidon2 roots of M′ of step cp.Step−1, as 64 hex digits,
 // big-endian; prev is not used by succinct chains).
-func verifySuccinct(vkPath string, asJSON bool, opt verifier.Options, dataRootHex string, nonces nonceBook, cp *verifier.Checkpoint, args []string) int {
+//
+// Development keys (prover setup: whoever made them can forge proofs) are
+// refused unless allowDev; ceremony keys carry their transcript hash.
+func verifySuccinct(vkPath string, asJSON bool, opt verifier.Options, dataRootHex string, nonces nonceBook, cp *verifier.Checkpoint, allowDev bool, args []string) int {
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(os.Stderr, "%s: error: "+format+"\n", append([]any{name}, a...)...)
 		return 2
@@ -32,9 +37,18 @@ func verifySuccinct(vkPath string, asJSON bool, opt verifier.Options, dataRootHe
 	if vkPath == "" {
 		return fail("--mode succinct needs --vk FILE")
 	}
-	vkb, err := os.ReadFile(vkPath)
+	vkb, err := readBounded(vkPath, snark.MaxVerifyingKey)
 	if err != nil {
 		return fail("%v", err)
+	}
+	origin, err := snark.KeyOriginOf(vkb)
+	if err != nil {
+		return fail("--vk: %v", err)
+	}
+	if err := origin.Check(allowDev); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: error: %v\n", name, err)
+		fmt.Fprintf(os.Stderr, "%s: hint: %s is a development key (prover setup): whoever made it can forge proofs; use ceremony keys, or pass --allow-dev-keys for testing\n", name, vkPath)
+		return 2
 	}
 	// The envelope's magic says which circuit the key is for.
 	var verifyOne func(s *snark.Succinct) (*snark.StepStatement, error)
@@ -94,9 +108,14 @@ func verifySuccinct(vkPath string, asJSON bool, opt verifier.Options, dataRootHe
 	}
 	var items []*item
 	for _, p := range paths {
-		in, err := os.ReadFile(p)
+		in, err := readBounded(p, snark.MaxSuccinctBundle)
 		if err != nil {
-			return fail("%v", err)
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				return fail("%v", err)
+			}
+			items = append(items, &item{r: result{Path: p, Work: work, Mode: "succinct", Error: err.Error()}})
+			continue
 		}
 		t0 := time.Now()
 		it := &item{r: result{Path: p, Bytes: len(in), Work: work, Mode: "succinct"}}
@@ -194,4 +213,25 @@ func taskAllowed(opt verifier.Options, id commit.Hash) error {
 		return verifier.ErrNoTask
 	}
 	return nil
+}
+
+// readBounded reads a file of at most limit bytes, refusing a larger one
+// before reading it (and bounding what a non-regular file can make it read).
+func readBounded(path string, limit int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > int64(limit) {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d a succinct file may have", path, st.Size(), limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > limit {
+		return nil, fmt.Errorf("%s: more than the %d bytes a succinct file may have", path, limit)
+	}
+	return b, nil
 }
