@@ -307,6 +307,16 @@ func TestSuccinctCLI(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "accepted")
 	require.NotContains(t, out, "INF", "gnark's logger is off")
+	// One product claimed twice (the same statement in two files) counts once.
+	twice := t.TempDir()
+	enc, err := os.ReadFile(bundlePath)
+	require.NoError(t, err)
+	for _, f := range []string{"a.tps", "b.tps"} {
+		require.NoError(t, os.WriteFile(filepath.Join(twice, f), enc, 0o644))
+	}
+	out, errOut, code = run(t, verifier, "verify", "--mode", "succinct", "--allow-dev-keys", "--vk", vk, "--task", id, twice)
+	require.Equal(t, 1, code, out)
+	require.Contains(t, errOut, "already claimed")
 	require.Equal(t, "succinct", sum["format"])
 	require.Equal(t, "matmul", sum["work"])
 	require.Len(t, sum["roots"], 3)

@@ -95,7 +95,30 @@ func verifySuccinct(vkPath string, asJSON bool, opt verifier.Options, dataRootHe
 		if err != nil {
 			return fail("%v", err)
 		}
-		verifyOne = func(s *snark.Succinct) (*snark.StepStatement, error) { return nil, snark.VerifyMatMul(s, shape, vk) }
+		// The matmul circuit binds the operands, C and the miner, but not the
+		// task id, mode or nonce: a beacon unit would accept a Fiat–Shamir
+		// proof, so beacon units are refused; and a proof counts once per
+		// statement (operand roots, C root, miner), whatever its bytes, since
+		// a re-randomised Groth16 proof verifies too.
+		claimed := map[string]string{}
+		verifyOne = func(s *snark.Succinct) (*snark.StepStatement, error) {
+			if s.Task.Mode != protocol.ModeFiatShamir {
+				return nil, fmt.Errorf("%w: succinct matmul units have no beacon variant; a %v task cannot be checked succinctly", snark.ErrProof, s.Task.Mode)
+			}
+			if err := snark.VerifyMatMul(s, shape, vk); err != nil {
+				return nil, err
+			}
+			key := fmt.Sprintf("%x", s.PublicKey)
+			for _, r := range s.Roots {
+				key += fmt.Sprintf("/%x", r.Bytes())
+			}
+			if task, ok := claimed[key]; ok {
+				return nil, fmt.Errorf("%w: the same product was already claimed (task %s)", verifier.ErrReplay, task)
+			}
+			id := s.Task.ID()
+			claimed[key] = hex.EncodeToString(id[:8])
+			return nil, nil
+		}
 	}
 	paths, err := expandAll(args, "*.tps")
 	if err != nil || len(paths) == 0 {
