@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seed46f70faa/trainproof/internal/cli"
 	"github.com/seed46f70faa/trainproof/prover"
 )
 
@@ -75,7 +76,7 @@ func (bw beaconWait) exchange(ctx context.Context, step uint64, commitment [32]b
 	npath := filepath.Join(bw.dir, fmt.Sprintf("step-%06d.nonce", step))
 	switch old, err := readHex32(cpath); {
 	case errors.Is(err, os.ErrNotExist):
-		if err := writeAtomic(cpath, []byte(hex.EncodeToString(commitment[:])+"\n")); err != nil {
+		if err := cli.WriteAtomic(cpath, []byte(hex.EncodeToString(commitment[:])+"\n")); err != nil {
 			return [32]byte{}, err
 		}
 	case err != nil:
@@ -129,27 +130,4 @@ func readHex32(path string) ([32]byte, error) {
 	}
 	copy(out[:], b)
 	return out, nil
-}
-
-// writeAtomic writes a file that readers see whole or not at all: a
-// temporary file in the same directory, synced, then renamed.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }

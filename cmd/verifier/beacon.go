@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/seed46f70faa/trainproof/internal/cli"
 )
 
 // pollEvery is how often beacon looks for new commitments (the prover polls
@@ -188,7 +190,7 @@ func (b *beacon) poll() error {
 			b.book[step] = is
 		}
 		// A nonce recorded by an earlier run is published again, unchanged.
-		if err := writeAtomic(filepath.Join(b.dir, fmt.Sprintf("step-%06d.nonce", step)), []byte(hex.EncodeToString(is.nonce[:])+"\n")); err != nil {
+		if err := cli.WriteAtomic(filepath.Join(b.dir, fmt.Sprintf("step-%06d.nonce", step)), []byte(hex.EncodeToString(is.nonce[:])+"\n")); err != nil {
 			return err
 		}
 		b.served[step] = true
@@ -226,26 +228,4 @@ func readHex32(path string) ([32]byte, error) {
 		return [32]byte{}, err
 	}
 	return hex32(strings.TrimSpace(string(in)))
-}
-
-// writeAtomic writes a file that readers see whole or not at all.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }
