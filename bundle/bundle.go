@@ -180,6 +180,9 @@ func Encode(b *Bundle, key ed25519.PrivateKey) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckShape(b, plan); err != nil {
+		return nil, err
+	}
 	task := b.Task.AppendBinary(nil)
 	want, err := size(b, plan, len(task), 1<<62)
 	if err != nil {
@@ -193,48 +196,25 @@ func Encode(b *Bundle, key ed25519.PrivateKey) ([]byte, error) {
 	out = append(out, task...)
 	out = binary.BigEndian.AppendUint64(out, b.Step)
 	out = append(out, b.Prev[:]...)
-	if len(b.Roots) != len(plan.Matrices) {
-		return nil, fmt.Errorf("%w: %d roots for a plan of %d matrices", ErrFormat, len(b.Roots), len(plan.Matrices))
-	}
 	for _, r := range b.Roots {
 		out = append(out, r[:]...)
 	}
 	if plan.Task.Mode == protocol.ModeBeacon {
 		out = append(out, b.Nonce[:]...)
 	}
-	if b.Variant != Sampled && b.Variant != Full {
-		return nil, fmt.Errorf("%w: variant %d", ErrFormat, b.Variant)
-	}
-	if len(b.Data) != len(plan.Matrices) {
-		return nil, fmt.Errorf("%w: data for %d matrices, want %d", ErrFormat, len(b.Data), len(plan.Matrices))
-	}
-	for m, ms := range plan.Matrices {
-		if !whole(b.Variant, plan, m) {
-			continue
+	for m := range plan.Matrices {
+		if whole(b.Variant, plan, m) {
+			out = append(out, b.Data[m]...)
 		}
-		if len(b.Data[m]) != ms.Rows*ms.RowBytes() {
-			return nil, fmt.Errorf("%w: matrix %s has %d bytes, want %d", ErrFormat, ms.Name, len(b.Data[m]), ms.Rows*ms.RowBytes())
-		}
-		out = append(out, b.Data[m]...)
 	}
 	if b.Variant == Sampled {
-		if len(b.Open) != len(plan.Matrices) {
-			return nil, fmt.Errorf("%w: openings for %d matrices, want %d", ErrFormat, len(b.Open), len(plan.Matrices))
-		}
 		for g := range plan.Groups {
 			for k := 0; k < plan.Samples(g); k++ {
 				for _, m := range plan.Groups[g].Matrices {
-					ms := plan.Matrices[m]
 					if !plan.Opened(m) {
 						continue
 					}
-					if len(b.Open[m]) != plan.Samples(g) {
-						return nil, fmt.Errorf("%w: matrix %s has %d openings, want %d", ErrFormat, ms.Name, len(b.Open[m]), plan.Samples(g))
-					}
 					o := b.Open[m][k]
-					if len(o.Data) != ms.RowBytes() || len(o.Path) != commit.Depth(ms.Rows) {
-						return nil, fmt.Errorf("%w: matrix %s opening %d has wrong size", ErrFormat, ms.Name, k)
-					}
 					out = append(out, o.Data...)
 					for _, h := range o.Path {
 						out = append(out, h[:]...)
@@ -243,13 +223,7 @@ func Encode(b *Bundle, key ed25519.PrivateKey) ([]byte, error) {
 			}
 		}
 	}
-	if len(b.Examples) != batchRows(plan) {
-		return nil, fmt.Errorf("%w: %d example openings, want %d", ErrFormat, len(b.Examples), batchRows(plan))
-	}
 	for _, e := range b.Examples {
-		if len(e.Image) != ImageBytes || len(e.Path) != commit.Depth(model.TrainExamples) {
-			return nil, fmt.Errorf("%w: example opening has wrong size", ErrFormat)
-		}
 		out = append(out, e.Label)
 		out = append(out, e.Image...)
 		for _, h := range e.Path {
@@ -365,9 +339,12 @@ func Decode(in []byte, limit int) (*Bundle, error) {
 }
 
 // CheckShape reports whether a bundle (decoded, or built by hand) has every
-// part its plan implies, with the right sizes, so a verifier can index it
-// without further checks.
+// part its plan implies, with the right sizes, so that Encode can write it
+// and a verifier can index it without further checks.
 func CheckShape(b *Bundle, plan *protocol.Plan) error {
+	if b.Variant != Sampled && b.Variant != Full {
+		return fmt.Errorf("%w: variant %d", ErrFormat, b.Variant)
+	}
 	if len(b.Roots) != len(plan.Matrices) || len(b.Data) != len(plan.Matrices) || len(b.Examples) != batchRows(plan) {
 		return fmt.Errorf("%w: parts do not match the task's plan", ErrFormat)
 	}
