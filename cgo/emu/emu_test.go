@@ -1,6 +1,7 @@
 package emu
 
 import (
+	"bytes"
 	"encoding/binary"
 	"testing"
 
@@ -14,9 +15,18 @@ func upload(t *testing.T, d *Device, b []byte) uintptr {
 	return p
 }
 
+// run launches a kernel and waits for it: the stream reports its failures at Sync.
+func run(d *Device, kernel string, grid, block [3]int, smem int, args ...uint64) error {
+	if err := d.Launch(kernel, grid, block, smem, args...); err != nil {
+		return err
+	}
+	return d.Sync()
+}
+
 func download32(t *testing.T, d *Device, p uintptr, n int) []int32 {
 	b := make([]byte, 4*n)
 	require.NoError(t, d.CopyDtoH(b, p))
+	require.NoError(t, d.Sync())
 	out := make([]int32, n)
 	for i := range out {
 		out[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
@@ -51,7 +61,7 @@ func TestMmaKnownAnswer(t *testing.T) {
 	require.NoError(t, err)
 	pl, err := d.Alloc(32 * 4 * 4)
 	require.NoError(t, err)
-	require.NoError(t, d.Launch("kat_mma", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, uint64(pa), uint64(pb), uint64(pd), uint64(pl)))
+	require.NoError(t, run(d, "kat_mma", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, uint64(pa), uint64(pb), uint64(pd), uint64(pl)))
 	D := download32(t, d, pd, 16*8)
 	lanes := download32(t, d, pl, 32*4)
 	for r := 0; r < 16; r++ {
@@ -76,7 +86,7 @@ func TestShflKnownAnswer(t *testing.T) {
 	defer d.Close()
 	p, err := d.Alloc(64 * 4)
 	require.NoError(t, err)
-	require.NoError(t, d.Launch("kat_shfl", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, uint64(p)))
+	require.NoError(t, run(d, "kat_shfl", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, uint64(p)))
 	out := download32(t, d, p, 64)
 	for l := 0; l < 32; l++ {
 		require.Equal(t, int32(((l+3)%32)*10), out[l])
@@ -94,12 +104,14 @@ func TestMissingWait(t *testing.T) {
 	pd, err := d.Alloc(16)
 	require.NoError(t, err)
 	got := make([]byte, 16)
-	require.NoError(t, d.Launch("missing_wait", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 16, uint64(ps), uint64(pd), 0))
+	require.NoError(t, run(d, "missing_wait", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 16, uint64(ps), uint64(pd), 0))
 	require.NoError(t, d.CopyDtoH(got, pd))
+	require.NoError(t, d.Sync())
 	require.NotEqual(t, src, got, "a copy that was never waited for must not land")
 	require.Equal(t, byte(0xA5), got[0])
-	require.NoError(t, d.Launch("missing_wait", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 16, uint64(ps), uint64(pd), 1))
+	require.NoError(t, run(d, "missing_wait", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 16, uint64(ps), uint64(pd), 1))
 	require.NoError(t, d.CopyDtoH(got, pd))
+	require.NoError(t, d.Sync())
 	require.Equal(t, src, got)
 }
 
@@ -108,19 +120,19 @@ func TestDetectors(t *testing.T) {
 	defer d.Close()
 	p, err := d.Alloc(64)
 	require.NoError(t, err)
-	err = d.Launch("divergent_barrier", [3]int{2, 1, 1}, [3]int{64, 1, 1}, 0)
+	err = run(d, "divergent_barrier", [3]int{2, 1, 1}, [3]int{64, 1, 1}, 0)
 	require.ErrorContains(t, err, "divergent barrier")
 	require.ErrorContains(t, err, "kernel divergent_barrier, block (0,0,0), thread (1,0,0)")
-	err = d.Launch("divergent_shfl", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, uint64(p))
+	err = run(d, "divergent_shfl", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, uint64(p))
 	require.ErrorContains(t, err, "divergent warp collective")
-	err = d.Launch("smem_overrun", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 128, 128)
+	err = run(d, "smem_overrun", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 128, 128)
 	require.ErrorContains(t, err, "shared memory written out of bounds")
-	require.NoError(t, d.Launch("smem_overrun", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 128, 127))
-	err = d.Launch("gmem_overrun", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, uint64(p), 64)
+	require.NoError(t, run(d, "smem_overrun", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 128, 127))
+	err = run(d, "gmem_overrun", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, uint64(p), 64)
 	require.ErrorContains(t, err, "wrote outside the allocation")
-	err = d.Launch("no_such_kernel", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0)
+	err = run(d, "no_such_kernel", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0)
 	require.ErrorContains(t, err, "no such kernel")
-	err = d.Launch("kat_shfl", [3]int{1, 1, 1}, [3]int{2048, 1, 1}, 0, uint64(p))
+	err = run(d, "kat_shfl", [3]int{1, 1, 1}, [3]int{2048, 1, 1}, 0, uint64(p))
 	require.ErrorContains(t, err, "bad launch")
 }
 
@@ -144,9 +156,50 @@ func BenchmarkLaunch(b *testing.B) {
 	d := New(1 << 20)
 	p, _ := d.Alloc(64 * 4)
 	for b.Loop() {
-		if err := d.Launch("kat_shfl", [3]int{8, 1, 1}, [3]int{256, 1, 1}, 0, uint64(p)); err != nil {
+		if err := run(d, "kat_shfl", [3]int{8, 1, 1}, [3]int{256, 1, 1}, 0, uint64(p)); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(8*256*3*b.N)/b.Elapsed().Seconds(), "switches/s")
+}
+
+// TestStreamSemantics: work lands only when the stream is synchronised. A
+// read-back buffer holds poison until Sync; a staging buffer is read when its
+// copy runs, so changing it before Sync changes what lands; a failed kernel
+// is reported by the next Sync, and later kernels do not run.
+func TestStreamSemantics(t *testing.T) {
+	d := New(1 << 20)
+	defer d.Close()
+	stage, err := d.HostAlloc(16)
+	require.NoError(t, err)
+	box, err := d.HostAlloc(16)
+	require.NoError(t, err)
+	p, err := d.Alloc(16)
+	require.NoError(t, err)
+
+	copy(stage, "first staged....")
+	require.NoError(t, d.CopyHtoD(p, stage))
+	copy(stage, "second staged...") // too early: the copy has not run
+	require.NoError(t, d.CopyDtoH(box, p))
+	require.Equal(t, bytes.Repeat([]byte{Poison}, 16), box, "a read-back before its Sync is poison")
+	require.NoError(t, d.Sync())
+	require.Equal(t, "second staged...", string(box), "the copy ran at Sync, with what the staging buffer held then")
+
+	q, err := d.Alloc(64)
+	require.NoError(t, err)
+	require.NoError(t, d.Launch("gmem_overrun", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, uint64(q), 64))
+	require.NoError(t, d.Launch("kat_shfl", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, uint64(p))) // not run: the stream failed
+	require.ErrorContains(t, d.Sync(), "wrote outside the allocation")
+	require.NoError(t, d.Sync(), "the failure is reported once")
+	require.NoError(t, d.HostFree(stage))
+	require.NoError(t, d.HostFree(box))
+	require.Error(t, d.HostFree(box))
+	c := d.Calls()
+	require.Equal(t, 2, c.HostAlloc)
+	require.Equal(t, 2, c.Alloc)
+	require.Equal(t, 1, c.HtoD)
+	require.Equal(t, 1, c.DtoH)
+	require.Equal(t, 2, c.Launch)
+	require.Equal(t, 3, c.Sync)
+	require.Equal(t, map[string]int{"gmem_overrun": 1, "kat_shfl": 1}, c.Kernels)
 }

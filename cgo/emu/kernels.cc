@@ -89,6 +89,7 @@ struct Entry {
   const char* name;
   int nargs;
   emu::trampoline fn;
+  bool selftest;  // the emulator's own test kernels, not trainproof's
 };
 const Entry kernels[] = {
     {"pack_s8", 7, t_pack_s8},
@@ -105,16 +106,22 @@ const Entry kernels[] = {
     {"back_act_rows", 6, t_back_act_rows},
     {"gemm_s8_tc_update", 11, t_gemm_s8_tc_update},
     // The emulator's own tests (kernels/emu/selftest.cu).
-    {"kat_mma", 4, t_kat_mma},
-    {"kat_shfl", 1, t_kat_shfl},
-    {"missing_wait", 3, t_missing_wait},
-    {"divergent_barrier", 0, t_divergent_barrier},
-    {"divergent_shfl", 1, t_divergent_shfl},
-    {"smem_overrun", 1, t_smem_overrun},
-    {"gmem_overrun", 2, t_gmem_overrun},
+    {"kat_mma", 4, t_kat_mma, true},
+    {"kat_shfl", 1, t_kat_shfl, true},
+    {"missing_wait", 3, t_missing_wait, true},
+    {"divergent_barrier", 0, t_divergent_barrier, true},
+    {"divergent_shfl", 1, t_divergent_shfl, true},
+    {"smem_overrun", 1, t_smem_overrun, true},
+    {"gmem_overrun", 2, t_gmem_overrun, true},
 };
 
 }  // namespace
+
+extern "C" const char* emu_kernel(int i, int* selftest) {
+  if (i < 0 || i >= (int)(sizeof kernels / sizeof kernels[0])) return nullptr;
+  *selftest = kernels[i].selftest;
+  return kernels[i].name;
+}
 
 extern "C" const char* emu_launch(const char* name, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                                   unsigned bz, size_t smem, const uint64_t* args, int nargs) {

@@ -6,6 +6,9 @@ extern "C" {
 #endif
 const char* emu_launch(const char* name, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
                        size_t smem, const uint64_t* args, int nargs);
+// emu_kernel names kernel i of the emulated build (nullptr past the end);
+// *selftest says whether it is one of the emulator's own test kernels.
+const char* emu_kernel(int i, int* selftest);
 #ifdef __cplusplus
 }
 #endif
