@@ -1,5 +1,6 @@
-// Package cli holds what the trainproof binaries share: error reporting in
-// the age style and a progress bar that is quiet when stderr is not a terminal.
+// Package cli holds what the trainproof binaries share: one mapping from
+// errors to exit codes, error reporting in the age style, flag checks, the
+// miner's key file and a progress display for terminals and logs.
 package cli
 
 import (
@@ -12,51 +13,99 @@ import (
 	"golang.org/x/term"
 )
 
-// Fatalf prints "name: error: …" (and hints) to stderr and exits with code.
-func Fatalf(name string, code int, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	fmt.Fprintf(os.Stderr, "%s: error: %s\n", name, msg)
-	os.Exit(code)
-}
-
-// Hint prints "name: hint: …" to stderr.
-func Hint(name, format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s: hint: %s\n", name, fmt.Sprintf(format, args...))
-}
-
-// Progress is a one-line progress bar on stderr, drawn only on a terminal.
+// Progress reports a long run on w. On a terminal it is a bar redrawn in
+// place with the elapsed time and an ETA; elsewhere (a log file, a pipe, CI)
+// it is a plain line every LogEvery or every tenth of the run, whichever
+// comes first, so that a log shows the run is alive without filling up.
 type Progress struct {
-	w     io.Writer
-	on    bool
-	total int
-	label string
-	start time.Time
-	last  time.Time
+	w        io.Writer
+	tty      bool
+	total    int
+	label    string
+	start    time.Time
+	last     time.Time
+	lastTen  int // tenths of the run already logged
+	done     int
+	note     string
+	ended    bool
+	LogEvery time.Duration
 }
 
-// NewProgress starts a bar for total units.
-func NewProgress(label string, total int) *Progress {
-	return &Progress{w: os.Stderr, on: term.IsTerminal(int(os.Stderr.Fd())), total: total, label: label, start: time.Now()}
+// NewProgress starts reporting a run of total units on w.
+func NewProgress(w io.Writer, label string, total int) *Progress {
+	f, ok := w.(*os.File)
+	tty := ok && term.IsTerminal(int(f.Fd()))
+	now := time.Now()
+	return &Progress{w: w, tty: tty, total: total, label: label, start: now, last: now, LogEvery: 10 * time.Second}
 }
 
-// Set draws the bar at done units with an extra note.
+// Set reports done units with an extra note.
 func (p *Progress) Set(done int, note string) {
-	if !p.on || (time.Since(p.last) < 100*time.Millisecond && done < p.total) {
+	p.done, p.note = done, note
+	now := time.Now()
+	if p.tty {
+		if now.Sub(p.last) < 100*time.Millisecond && done < p.total {
+			return
+		}
+		p.last = now
+		const width = 30
+		fill := 0
+		if p.total > 0 {
+			fill = min(width, done*width/p.total)
+		}
+		fmt.Fprintf(p.w, "\r%s [%s%s] %d/%d %s, ETA %s %s\x1b[K", p.label, strings.Repeat("=", fill), strings.Repeat(" ", width-fill),
+			done, p.total, now.Sub(p.start).Round(time.Second), p.eta(now), note)
 		return
 	}
-	p.last = time.Now()
-	const width = 30
-	fill := 0
+	ten := 0
 	if p.total > 0 {
-		fill = done * width / p.total
+		ten = done * 10 / p.total
 	}
-	el := time.Since(p.start).Round(time.Second)
-	fmt.Fprintf(p.w, "\r%s [%s%s] %d/%d %s %s", p.label, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, p.total, el, note)
+	if ten <= p.lastTen && now.Sub(p.last) < p.LogEvery {
+		return
+	}
+	p.lastTen, p.last = ten, now
+	p.line(now)
 }
 
-// Done ends the bar's line.
+func (p *Progress) line(now time.Time) {
+	pct := 0
+	if p.total > 0 {
+		pct = p.done * 100 / p.total
+	}
+	fmt.Fprintf(p.w, "%s: %d/%d (%d%%) %s elapsed, ETA %s", p.label, p.done, p.total, pct, now.Sub(p.start).Round(time.Second), p.eta(now))
+	if p.note != "" {
+		fmt.Fprintf(p.w, ", %s", p.note)
+	}
+	fmt.Fprintln(p.w)
+}
+
+// eta extrapolates the rate so far.
+func (p *Progress) eta(now time.Time) string {
+	if p.done <= 0 || p.done >= p.total {
+		if p.done >= p.total {
+			return "0s"
+		}
+		return "?"
+	}
+	el := now.Sub(p.start)
+	left := time.Duration(float64(el) * float64(p.total-p.done) / float64(p.done))
+	return left.Round(time.Second).String()
+}
+
+// Done ends the report: the bar's line on a terminal, a last line elsewhere
+// unless the last one logged was already complete. Calls after the first do
+// nothing, so that Done can also be deferred.
 func (p *Progress) Done() {
-	if p.on {
+	if p.ended {
+		return
+	}
+	p.ended = true
+	if p.tty {
 		fmt.Fprintln(p.w)
+		return
+	}
+	if p.lastTen < 10 && p.done > 0 {
+		p.line(time.Now())
 	}
 }
