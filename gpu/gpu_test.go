@@ -137,8 +137,7 @@ func testProject(t *testing.T, g *gpu.Backend) {
 
 // TestNoLeaks: after the suite's allocations are freed the device is empty.
 func TestNoLeaks(t *testing.T) {
-	dev := emu.New(1 << 30)
-	defer dev.Close()
+	dev := newEmu(t, 1<<30)
 	g := gpu.New(dev, "emu")
 	testGEMM(t, g)
 	testProject(t, g)
@@ -290,6 +289,28 @@ func TestMatMulUpdateEqualsCPU(t *testing.T) {
 						require.NoError(t, g.Free(x))
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestFillEqualsPattern: fill_u8 (kernels/gemm_s8.cu) sets every byte of a
+// buffer, with a grid smaller than the buffer (grid-stride loop), and no
+// byte beyond it (the emulator's red zones).
+func TestFillEqualsPattern(t *testing.T) {
+	for _, d := range devices(t) {
+		t.Run(d.name, func(t *testing.T) {
+			for _, n := range []int{1, 255, 256, 257, 5000} {
+				p, err := d.dev.Alloc(n)
+				require.NoError(t, err)
+				require.NoError(t, d.dev.Launch("fill_u8", [3]int{2, 1, 1}, [3]int{256, 1, 1}, 0, uint64(p), uint64(n), 0x3C))
+				got := make([]byte, n)
+				require.NoError(t, d.dev.CopyDtoH(got, p))
+				require.NoError(t, d.dev.Sync())
+				for i, b := range got {
+					require.Equal(t, byte(0x3C), b, "byte %d of %d", i, n)
+				}
+				require.NoError(t, d.dev.Free(p))
 			}
 		})
 	}

@@ -136,6 +136,7 @@ func TestChunkKernelInterface(t *testing.T) {
 					uint64(dp), uint64(rows), uint64(rowBytes), ka[0], ka[1], ka[2], ka[3], uint64(cp)))
 				got := make([][8]uint32, rows*cpr)
 				require.NoError(t, d.dev.CopyDtoH(unsafe.Slice((*byte)(unsafe.Pointer(&got[0])), 32*len(got)), cp))
+				require.NoError(t, d.dev.Sync())
 				for r := range rows {
 					for j := range cpr {
 						chunk := data[r*rowBytes+1024*j : r*rowBytes+min(1024*(j+1), rowBytes)]

@@ -14,6 +14,14 @@ import (
 // the device: the products on the tensor cores, the element-wise functions of
 // package model as kernels (kernels/rows.cu), bit for bit. Only the input
 // batch goes up; the step's trace comes back for the prover.
+//
+// A step is queued, not waited for: StepResident makes no allocation, no
+// synchronisation and no read-back once the backend's pool holds a step's
+// buffers (from the second step on), and 12L − 4 launches for L layers: L
+// view_rows, three per product (two pack_s8 and one GEMM) for L forward,
+// L − 1 backward and L update products, L − 1 act_rows, L − 1 back_act_rows
+// and one loss_grad_rows. Its two uploads (the batch and its labels) go
+// from pinned staging. TestStepBudget holds it to that.
 type Trainer struct {
 	g    *Backend
 	cfg  model.Config
@@ -21,6 +29,11 @@ type Trainer struct {
 	data *dataset.Set
 	step uint64
 	m    []matmul.Buffer // master weights for the next step
+	// stage is pinned staging for a step's batch and labels, two buffers
+	// used in turn; staged[i] is the backend's sync count when stage[i]
+	// was last filled (reused only after a later sync).
+	stage  [2][]byte
+	staged [2]uint64
 }
 
 // NewTrainer uploads the configuration's initial weights.
@@ -49,26 +62,52 @@ func NewTrainer(g *Backend, cfg model.Config, data *dataset.Set) (*Trainer, erro
 // NextStep is the number of the step Step will run.
 func (t *Trainer) NextStep() uint64 { return t.step }
 
-// Weights downloads the master weights the next step starts from.
+// Weights downloads the master weights the next step starts from (one Sync).
 func (t *Trainer) Weights() ([]*tensor.Int32, error) {
 	var out []*tensor.Int32
 	for _, b := range t.m {
 		rows, cols := b.Shape()
 		h := tensor.NewInt32(rows, cols)
-		if err := t.g.DownloadInt32(b, h); err != nil {
+		if err := t.g.dev.CopyDtoH(int32Bytes(h.Data), b.(*buf).ptr); err != nil {
 			return nil, err
 		}
 		out = append(out, h)
 	}
-	return out, nil
+	return out, t.g.Sync()
 }
 
-// Close frees the device weights.
+// Close frees the device weights and the staging buffers.
 func (t *Trainer) Close() {
 	for _, b := range t.m {
 		t.g.Free(b)
 	}
 	t.m = nil
+	for i, s := range t.stage {
+		if s != nil {
+			t.g.dev.HostFree(s)
+			t.stage[i] = nil
+		}
+	}
+}
+
+// staging returns a pinned buffer for a step's uploads, waiting for the
+// device only if the buffer's last copies may not have run yet (never when
+// every step ends with a read-back, as a prover's does).
+func (t *Trainer) staging(n int) ([]byte, error) {
+	i := int(t.step & 1)
+	if t.stage[i] == nil {
+		s, err := t.g.dev.HostAlloc(n)
+		if err != nil {
+			return nil, err
+		}
+		t.stage[i] = s
+	} else if t.staged[i] == t.g.syncs {
+		if err := t.g.Sync(); err != nil {
+			return nil, err
+		}
+	}
+	t.staged[i] = t.g.syncs
+	return t.stage[i][:n], nil
 }
 
 func (t *Trainer) rowsLaunch(kernel string, rows int, args ...uint64) error {
@@ -120,11 +159,12 @@ func (t *Trainer) Step(ctx context.Context) (*model.Trace, error) {
 	}
 	defer r.Release(t.g)
 	tr := &model.Trace{Step: r.Step, Index: r.Index, Labels: r.Labels, X: r.HostX}
+	// Every matrix comes back in copies queued together and one Sync.
 	down8 := func(x matmul.Buffer) *tensor.Int8 {
 		rows, cols := x.Shape()
 		h := tensor.NewInt8(rows, cols)
 		if err == nil {
-			err = t.g.DownloadInt8(x, h)
+			err = t.g.dev.CopyDtoH(int8Bytes(h.Data), x.(*buf).ptr)
 		}
 		return h
 	}
@@ -132,7 +172,7 @@ func (t *Trainer) Step(ctx context.Context) (*model.Trace, error) {
 		rows, cols := x.Shape()
 		h := tensor.NewInt32(rows, cols)
 		if err == nil {
-			err = t.g.DownloadInt32(x, h)
+			err = t.g.dev.CopyDtoH(int32Bytes(h.Data), x.(*buf).ptr)
 		}
 		return h
 	}
@@ -148,7 +188,10 @@ func (t *Trainer) Step(ctx context.Context) (*model.Trace, error) {
 		tr.A = append(tr.A, down8(r.A[l]))
 		tr.D = append(tr.D, down32(r.D[l]))
 	}
-	return tr, err
+	if err != nil {
+		return nil, err
+	}
+	return tr, t.g.Sync()
 }
 
 // StepResident runs one training step on the device and leaves its matrices
@@ -178,17 +221,27 @@ func (t *Trainer) StepResident(ctx context.Context) (res *Resident, err error) {
 		r.Index[i], r.Labels[i] = idx, t.data.Labels[idx]
 		cfg.InputRow(t.data.Image(idx), r.HostX.Row(i))
 	}
-	xb, err := g.UploadInt8(r.HostX)
+	// The batch and its labels go up from pinned staging, without waiting.
+	nx := b * d[0]
+	stage, err := t.staging(nx + b)
 	if err != nil {
 		return nil, err
 	}
-	owned = append(owned, xb)
+	copy(stage, int8Bytes(r.HostX.Data))
+	copy(stage[nx:], r.Labels)
+	xb, err := alloc(tensor.KindInt8, b, d[0])
+	if err != nil {
+		return nil, err
+	}
 	r.X = xb
+	if err := g.dev.CopyHtoD(xb.ptr, stage[:nx]); err != nil {
+		return nil, err
+	}
 	labels, err := alloc(tensor.KindInt8, 1, b)
 	if err != nil {
 		return nil, err
 	}
-	if err := g.dev.CopyHtoD(labels.ptr, append([]byte(nil), r.Labels...)); err != nil {
+	if err := g.dev.CopyHtoD(labels.ptr, stage[nx:]); err != nil {
 		return nil, err
 	}
 
@@ -202,7 +255,7 @@ func (t *Trainer) StepResident(ctx context.Context) (res *Resident, err error) {
 			return nil, err
 		}
 	}
-	a := []*buf{xb.(*buf)} // a[l] = A_l, a[0] = X
+	a := []*buf{xb} // a[l] = A_l, a[0] = X
 	for l := 1; l <= L; l++ {
 		z, err := alloc(tensor.KindInt32, b, d[l])
 		if err != nil {

@@ -98,8 +98,8 @@ type Device struct {
 	used     uint64
 	allocs   map[uintptr]alloc
 	pinned   map[unsafe.Pointer]int // pinned host allocations (C memory)
-	queue    []op            // the stream: work not yet run
-	err      error           // the first failure of queued work, reported by the next Sync
+	queue    []op                   // the stream: work not yet run
+	err      error                  // the first failure of queued work, reported by the next Sync
 	calls    Calls
 }
 

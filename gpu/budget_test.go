@@ -1,0 +1,193 @@
+package gpu_test
+
+import (
+	"context"
+	"math/bits"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/seed46f70faa/trainproof/cgo/emu"
+	"github.com/seed46f70faa/trainproof/commit"
+	"github.com/seed46f70faa/trainproof/gpu"
+	"github.com/seed46f70faa/trainproof/internal/synth"
+	"github.com/seed46f70faa/trainproof/matmul"
+	"github.com/seed46f70faa/trainproof/model"
+	"github.com/seed46f70faa/trainproof/protocol"
+	"github.com/seed46f70faa/trainproof/prover"
+	"github.com/seed46f70faa/trainproof/tensor"
+	"github.com/seed46f70faa/trainproof/train"
+)
+
+// stepLaunches is the launch budget of one proven training step of an
+// L-layer model: 12L − 4 for the step itself (gpu.Trainer's doc comment
+// counts them) and, per committed matrix, one blake3_chunks and ⌈log₂ c⌉
+// blake3_parents launches, c = ⌈row bytes / 1024⌉. The default model
+// (784-256-128-10) has 23 committed matrices of one chunk a row: 32 + 23 =
+// 55 launches a step.
+func stepLaunches(plan *protocol.Plan, layers int) int {
+	n := 12*layers - 4
+	for _, m := range plan.Matrices {
+		if !m.Committed() {
+			continue
+		}
+		c := max(1, (m.RowBytes()+commit.ChunkSize-1)/commit.ChunkSize)
+		n += 1 + bits.Len(uint(c-1)) // 1 + ⌈log₂ c⌉
+	}
+	return n
+}
+
+// TestStepBudget: what a steady-state proven training step asks of the
+// device, as the emulator counts every driver-level call. The step is the
+// prover's, batched: StepResident queues the step; HashRowsBatch hashes
+// every committed matrix and brings the leaves back; ReadRowsBatch brings
+// back the whole matrices and the opened rows; Release returns the buffers.
+// From the third step on (the pool then holds a step's buffers and the
+// mailbox has grown to fit):
+//
+//   - 0 device or pinned allocations and frees;
+//   - 2 host synchronisations (the leaves, needed for the roots and so for
+//     the sample; then the rows), each after exactly one device-to-host copy:
+//     one batched read-back per synchronisation;
+//   - 2 host-to-device copies (the batch and its labels, from pinned staging);
+//   - stepLaunches launches.
+//
+// The leaves and rows are checked against the CPU trainer's trace, so a
+// read-back taken before its Sync (poison on the emulator) fails here too.
+func TestStepBudget(t *testing.T) {
+	data := synth.Dataset(21)
+	cfg := model.DefaultConfig()
+	// A 300-wide layer gives M1, DW1, M1' rows of 1200 bytes: two chunks, so
+	// blake3_parents is in the budget too.
+	cfg.Layers, cfg.Batch, cfg.GradShifts = []int{300, 16}, 12, nil
+	dev := emu.New(1 << 30)
+	defer dev.Close()
+	g := gpu.New(dev, "emu")
+	defer g.Close()
+	dt, err := gpu.NewTrainer(g, cfg, data)
+	require.NoError(t, err)
+	defer dt.Close()
+	ct, err := train.New(cfg, data, matmul.NewCPU())
+	require.NoError(t, err)
+	task := protocol.Task{Work: protocol.WorkTrain, Mode: protocol.ModeFiatShamir, Samples: 5, Train: cfg}
+	plan, err := protocol.NewPlan(task)
+	require.NoError(t, err)
+	taskID := task.ID()
+	L := len(cfg.Dims()) - 1
+	ctx := context.Background()
+	for s := 0; s < 3; s++ {
+		before := dev.Calls()
+		r, err := dt.StepResident(ctx)
+		require.NoError(t, err)
+		st, err := prover.ResidentStep(task, commit.Hash{}, r, g, nil)
+		require.NoError(t, err)
+		var jobs []gpu.HashJob
+		for i, ms := range plan.Matrices {
+			if ms.Committed() {
+				jobs = append(jobs, gpu.HashJob{Buf: st.Matrices[i].Buf, Key: plan.RowKey(taskID, r.Step, i), Out: make([][32]byte, ms.Rows)})
+			}
+		}
+		require.NoError(t, g.HashRowsBatch(ctx, jobs))
+		sampled := plan.SampledRows([32]byte{byte(s)})
+		var reads []gpu.RowsRead
+		var which []int
+		for i, ms := range plan.Matrices {
+			var rows []int
+			switch {
+			case ms.Committed() && ms.Whole:
+				for j := 0; j < ms.Rows; j++ {
+					rows = append(rows, j)
+				}
+			case plan.Opened(i):
+				rows = sampled[ms.Group]
+			default:
+				continue
+			}
+			reads = append(reads, gpu.RowsRead{Buf: st.Matrices[i].Buf, Rows: rows, Dst: make([]byte, len(rows)*ms.RowBytes())})
+			which = append(which, i)
+		}
+		require.NoError(t, g.ReadRowsBatch(reads))
+		r.Release(g)
+		used := dev.Calls().Sub(before)
+
+		// The device's answers are the CPU trainer's.
+		tr, err := ct.Step(ctx)
+		require.NoError(t, err)
+		want, err := prover.TrainStep(task, commit.Hash{}, tr, nil)
+		require.NoError(t, err)
+		row := func(i, j int) []byte {
+			if m := want.Matrices[i]; m.I8 != nil {
+				return tensor.Int8Bytes(nil, m.I8.Row(j))
+			}
+			return tensor.Int32Bytes(nil, want.Matrices[i].I32.Row(j))
+		}
+		k := 0
+		for i, ms := range plan.Matrices {
+			if !ms.Committed() {
+				continue
+			}
+			for j := 0; j < ms.Rows; j++ {
+				key := jobs[k].Key
+				require.Equal(t, commit.RowLeaf(&key, row(i, j)), jobs[k].Out[j], "step %d %s row %d leaf", s, ms.Name, j)
+			}
+			k++
+		}
+		for n, rd := range reads {
+			w := plan.Matrices[which[n]].RowBytes()
+			for q, j := range rd.Rows {
+				require.Equal(t, row(which[n], j), rd.Dst[q*w:(q+1)*w], "step %d %s row %d", s, plan.Matrices[which[n]].Name, j)
+			}
+		}
+
+		t.Logf("step %d: %v", s, used)
+		if s < 2 {
+			continue // the pool and the mailbox are still growing
+		}
+		require.Zero(t, used.Alloc+used.Free+used.HostAlloc+used.HostFree, "allocations in the steady state: %v", used)
+		require.Equal(t, 2, used.Sync, "host synchronisations: %v", used)
+		require.Equal(t, used.Sync, used.DtoH, "one batched read-back per synchronisation: %v", used)
+		require.Equal(t, 2, used.HtoD, "uploads: %v", used)
+		require.Equal(t, stepLaunches(plan, L), used.Launch, "launches: %v", used)
+	}
+}
+
+// noSync is a mutant device: its Sync returns without waiting, as a host
+// path that forgot a synchronisation would behave.
+type noSync struct{ *emu.Device }
+
+func (noSync) Sync() error { return nil }
+
+// TestMissingSyncFails: with a synchronisation missing, the host reads its
+// read-back buffers before the work has run; on the emulator they hold
+// poison, so the comparisons with the CPU that every kernel test makes fail.
+func TestMissingSyncFails(t *testing.T) {
+	dev := emu.New(1 << 24)
+	defer dev.Close()
+	m := tensor.NewInt32(5, 300)
+	for i := range m.Data {
+		m.Data[i] = int32(i * 7)
+	}
+	key := commit.RowKey([]byte("sync"))
+	want := make([][32]byte, m.Rows)
+	cpu := matmul.NewCPU()
+	require.NoError(t, cpu.HashRows(context.Background(), cpu.WrapInt32(m), key, want))
+	for _, mutant := range []bool{false, true} {
+		var d gpu.Device = dev
+		if mutant {
+			d = noSync{dev}
+		}
+		g := gpu.New(d, "emu")
+		b, err := g.UploadInt32(m)
+		require.NoError(t, err)
+		got := make([][32]byte, m.Rows)
+		require.NoError(t, g.HashRows(context.Background(), b, key, got))
+		if mutant {
+			require.NotEqual(t, want, got, "a read-back without its sync must not pass")
+			require.Equal(t, byte(emu.Poison), got[0][0])
+		} else {
+			require.Equal(t, want, got)
+		}
+		require.NoError(t, g.Free(b))
+		require.NoError(t, g.Close())
+	}
+}
