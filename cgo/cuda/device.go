@@ -225,7 +225,9 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("cuda: %s: %s (%d)", e.Call, e.Name, e.Code) }
 
-func (e *Error) Is(target error) bool { return target == ErrOutOfMemory && e.Code == cudaErrorOutOfMemory }
+func (e *Error) Is(target error) bool {
+	return target == ErrOutOfMemory && e.Code == cudaErrorOutOfMemory
+}
 
 func check(call string, r C.CUresult) error {
 	if r == 0 {
@@ -415,7 +417,9 @@ func (d *Device) Launch(kernel string, grid, block [3]int, smem int, args ...uin
 }
 
 // Sync records the stream's event and waits for it.
-func (d *Device) Sync() error { return check("cuEventSynchronize", C.tp_sync(d.ctx, d.stream, d.event)) }
+func (d *Device) Sync() error {
+	return check("cuEventSynchronize", C.tp_sync(d.ctx, d.stream, d.event))
+}
 
 func (d *Device) MemInfo() (free, total uint64) {
 	var f, t C.size_t
