@@ -24,9 +24,10 @@ import (
 
 // Config selects a profile.
 type Config struct {
-	Quick bool   // about 3 minutes on 2 cores
+	Quick bool   // about 2 minutes on 2 cores
 	Out   string // output directory
-	// Progress, if set, is told what runs.
+	// Progress, if set, is told when each section starts and ends
+	// ("[3/9] row hashing", "[3/9] row hashing: 4.1 s").
 	Progress func(string)
 }
 
@@ -53,8 +54,7 @@ type Table struct {
 
 // Report is everything a run measured.
 type Report struct {
-	Machine   string             `json:"machine"`
-	CPUs      int                `json:"cpus"`
+	Machine   Machine            `json:"machine"`
 	GoVersion string             `json:"go_version"`
 	Commit    string             `json:"commit"`
 	Tags      string             `json:"build_tags"`
@@ -62,22 +62,15 @@ type Report struct {
 	Started   time.Time          `json:"started"`
 	Seconds   float64            `json:"seconds"`
 	Tables    []Table            `json:"tables"`
+	Sections  []Section          `json:"sections"`
 	Series    map[string]*Series `json:"series"`
 	Plots     []string           `json:"plots"`
 }
 
-func machine() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "model name") {
-			_, v, _ := strings.Cut(l, ":")
-			return strings.TrimSpace(v)
-		}
-	}
-	return runtime.GOARCH
+// Section is one part of the run and how long it took.
+type Section struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
 }
 
 func gitCommit() string {
@@ -146,6 +139,14 @@ func (r *Report) add(series, unit, xlabel string, x float64, samples []float64) 
 	s.Samples = append(s.Samples, samples)
 }
 
+// addRange adds one point whose range is given rather than sampled (a
+// measured rate with its confidence band).
+func (r *Report) addRange(series, unit, xlabel string, x, med, lo, hi float64) {
+	r.add(series, unit, xlabel, x, []float64{med})
+	s := r.Series[series]
+	s.Min[len(s.Min)-1], s.Max[len(s.Max)-1] = lo, hi
+}
+
 func seconds(f func()) float64 {
 	t0 := time.Now()
 	f()
@@ -178,7 +179,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, err
 	}
-	r := &Report{Machine: machine(), CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Commit: gitCommit(),
+	r := &Report{Machine: thisMachine(), GoVersion: runtime.Version(), Commit: gitCommit(),
 		Tags: tags(), Profile: "full", Started: time.Now(), Series: map[string]*Series{}}
 	if cfg.Quick {
 		r.Profile = "quick"
@@ -192,20 +193,30 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		name string
 		f    func(context.Context, *Report, Config) error
 	}{
-		{"full-mode verify vs recompute", verifyVsRecompute},
+		{"matmul units: whole verify vs recompute", matmulVerify},
+		{"training steps: verify vs train", trainVerify},
 		{"sampled bundles", sampledBundles},
-		{"row hashing", rowHashing},
-		{"prover overhead", proverOverhead},
-		{"escape rates", escapeRates},
-		{"succinct proofs", succinct},
+		{"commitment: row hashing per path", rowHashing},
+		{"commitment: prover overhead", proverOverhead},
+		{"escape rates (theory)", escapeTheory},
+		{"escape rates (measured)", escapeMeasured},
+		{"succinct matmul units", succinct},
 		{"succinct training steps", succinctSteps},
 		{"GPU", gpuSection},
 	}
-	for _, s := range steps {
-		say(s.name)
+	for i, s := range steps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		tag := fmt.Sprintf("[%d/%d] %s", i+1, len(steps), s.name)
+		say(tag)
+		t0 := time.Now()
 		if err := s.f(ctx, r, cfg); err != nil {
 			return nil, fmt.Errorf("bench: %s: %w", s.name, err)
 		}
+		d := time.Since(t0).Seconds()
+		r.Sections = append(r.Sections, Section{s.name, d})
+		say(fmt.Sprintf("%s: done in %.1f s", tag, d))
 	}
 	r.Seconds = time.Since(r.Started).Seconds()
 	if err := r.plot(cfg.Out); err != nil {
