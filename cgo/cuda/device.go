@@ -195,6 +195,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -236,6 +237,9 @@ func check(call string, r C.CUresult) error {
 	return &Error{Call: call, Code: int(r), Name: C.GoString(C.tp_error_name(r))}
 }
 
+// reason is a driver error without the package prefix, to follow ErrUnavailable's.
+func reason(err error) string { return strings.TrimPrefix(err.Error(), "cuda: ") }
+
 var (
 	loadOnce sync.Once
 	loadErr  error
@@ -249,7 +253,7 @@ func load() error {
 			return
 		}
 		if err := check("cuInit", C.tp_init()); err != nil {
-			loadErr = fmt.Errorf("%w: %v", ErrUnavailable, err)
+			loadErr = fmt.Errorf("%w: %s", ErrUnavailable, reason(err))
 		}
 	})
 	return loadErr
@@ -283,14 +287,14 @@ func Open(ordinal int) (gpu.Device, error) {
 	d := &Device{fns: map[string]C.CUfunction{}, smem: map[string]int{}, allocs: map[uintptr]int{}}
 	var name [256]C.char
 	if err := check("cuDeviceGet", C.tp_device(C.int(ordinal), &d.dev, &name[0], C.int(len(name)))); err != nil {
-		return nil, fmt.Errorf("%w: device %d: %v", ErrUnavailable, ordinal, err)
+		return nil, fmt.Errorf("%w: device %d: %s", ErrUnavailable, ordinal, reason(err))
 	}
 	d.name = C.GoString(&name[0])
 	image := C.CString(Kernels) // cuModuleLoadData reads the image during the call
 	defer C.free(unsafe.Pointer(image))
 	if err := check("opening the device", C.tp_open(d.dev, unsafe.Pointer(image), &d.ctx, &d.mod, &d.stream, &d.event)); err != nil {
 		C.tp_close(d.dev, d.ctx, d.mod, d.stream, d.event)
-		return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, d.name, err)
+		return nil, fmt.Errorf("%w: %s: %s", ErrUnavailable, d.name, reason(err))
 	}
 	return d, nil
 }
