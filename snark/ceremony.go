@@ -147,6 +147,45 @@ func (c *Ceremony) Beacon(phase int) (*Beacon, error) {
 
 // circuitOf compiles the ceremony's circuit and returns its domain size.
 func (c *Ceremony) circuitOf() (uint64, *cs.R1CS, error) {
+	if err := c.checkDomainFloor(); err != nil {
+		return 0, nil, err
+	}
+	return c.compile()
+}
+
+// minMatMulConstraints is a floor on the constraints of a matmul circuit:
+// each of its K + S·(K+2N) witness row elements costs more than 150
+// (measured: 230 to 460).
+func minMatMulConstraints(s MatMulShape) uint64 {
+	return 150 * uint64(s.K+s.S*(s.K+2*s.N))
+}
+
+// checkDomainFloor runs before a ceremony's circuit is compiled. Compiling
+// takes memory in proportion to the circuit that the ceremony file names,
+// so a hostile directory (a few bytes naming a huge shape) must not reach
+// it: phase1/0000.bin, the initial state for the circuit's domain, must be
+// as large as the smallest domain the shape can have. What a verifier then
+// spends is in proportion to the files it was given.
+func (c *Ceremony) checkDomainFloor() error {
+	if c.circuit != nil || c.Step != nil {
+		return nil
+	}
+	min := ecc.NextPowerOfTwo(minMatMulConstraints(c.Shape))
+	if min > MaxCeremonyDomain {
+		return fmt.Errorf("%w: shape %+v needs a domain of at least %d points, more than a ceremony allows (%d)", ErrCeremony, c.Shape, min, MaxCeremonyDomain)
+	}
+	fi, err := os.Lstat(c.path("phase1/0000.bin"))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCeremony, err)
+	}
+	if want := phase1Size(min, 0); !fi.Mode().IsRegular() || fi.Size() < want {
+		return fmt.Errorf("%w: phase1/0000.bin has %d bytes; shape %+v needs a domain of at least %d points (%d bytes)", ErrCeremony, fi.Size(), c.Shape, min, want)
+	}
+	return nil
+}
+
+// compile compiles the ceremony's circuit and returns its domain size.
+func (c *Ceremony) compile() (uint64, *cs.R1CS, error) {
 	var ccs constraint.ConstraintSystem
 	var err error
 	switch {
@@ -166,7 +205,7 @@ func (c *Ceremony) circuitOf() (uint64, *cs.R1CS, error) {
 	}
 	n := ecc.NextPowerOfTwo(uint64(ccs.GetNbConstraints()))
 	if n > MaxCeremonyDomain {
-		return 0, nil, fmt.Errorf("snark: the circuit's domain of %d points is larger than a ceremony allows (%d)", n, MaxCeremonyDomain)
+		return 0, nil, fmt.Errorf("%w: the circuit's domain of %d points is larger than a ceremony allows (%d)", ErrCeremony, n, MaxCeremonyDomain)
 	}
 	if cm, _ := r.CommitmentInfo.(constraint.Groth16Commitments); len(cm) > maxCommitments {
 		return 0, nil, fmt.Errorf("snark: the circuit has %d commitments, at most %d", len(cm), maxCommitments)
@@ -191,7 +230,7 @@ func InitStepCeremony(dir string, s StepShape) (*Ceremony, error) {
 }
 
 func initCeremony(c *Ceremony, meta string) (*Ceremony, error) {
-	n, _, err := c.circuitOf()
+	n, _, err := c.compile()
 	if err != nil {
 		return nil, err
 	}

@@ -159,6 +159,30 @@ func checkProof(b []byte) error {
 	return w.end()
 }
 
+// maxPlonkClaims bounds the claimed values of a PLONK proof's batched
+// opening: gnark opens the linearised polynomial, l, r, o, s1, s2 and one
+// value per BSB22 commitment.
+const maxPlonkClaims = 6 + maxCommitments + 8
+
+// checkPlonkProof checks the layout of a PLONK proof (gnark's
+// plonk Proof.WriteTo on BN254, compressed):
+//
+//	LRO (3 G1) ‖ Z ‖ H (3 G1) ‖ batched opening H (G1) ‖ u32 n ‖ n claimed
+//	values (32 each) ‖ shifted opening H (G1) ‖ its claimed value (32) ‖
+//	u32 c ‖ c BSB22 commitments (G1)
+//
+// before gnark's decoder, which trusts both counts, sees it.
+func checkPlonkProof(b []byte) error {
+	w := &walker{b: b}
+	w.points(8, g1Size)
+	n := w.count(maxPlonkClaims, 32)
+	w.take(int(n) * 32)
+	w.points(1, g1Size)
+	w.take(32)
+	w.points(w.count(maxCommitments, g1Size), g1Size)
+	return w.end()
+}
+
 // checkVK checks the layout of a verifying key (gnark's
 // VerifyingKey.WriteTo, compressed):
 //

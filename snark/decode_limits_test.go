@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/binary"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"testing"
@@ -358,6 +359,40 @@ func TestPhaseLayout(t *testing.T) {
 				require.ErrorIs(t, err, ErrCeremony)
 			})
 		}
+	}
+}
+
+// TestCeremonyShapeBomb: a ceremony directory of a few bytes that names a
+// huge matmul circuit is refused before the circuit is compiled: by the
+// shape's limits, by the domain cap, or because phase1/0000.bin is smaller
+// than the initial state of the smallest domain the shape can have.
+func TestCeremonyShapeBomb(t *testing.T) {
+	for name, tc := range map[string]struct {
+		shape string
+		p1    int64
+	}{
+		"beyond the shape limits": {"65536 65536 65536 1024", 1 << 20},
+		"beyond the domain cap":   {"1024 1024 1024 64", 1 << 20},
+		"a small phase-1 file":    {"1024 1024 1024 8", 1 << 20},
+		"one byte short (sparse)": {"1024 1024 1024 8", phase1Size(1<<22, 0) - 1},
+	} {
+		dir := t.TempDir()
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "phase1"), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "ceremony"), []byte(ceremonyHeader+" "+tc.shape+"\n"), 0o644))
+		f, err := os.Create(filepath.Join(dir, "phase1", "0000.bin"))
+		require.NoError(t, err)
+		require.NoError(t, f.Truncate(tc.p1))
+		require.NoError(t, f.Close())
+		bounded(t, func() {
+			c, err := OpenCeremony(dir)
+			if err != nil {
+				return // refused by the shape's limits
+			}
+			_, err = c.Verify()
+			require.ErrorIs(t, err, ErrCeremony, name)
+			_, err = c.Contribute()
+			require.ErrorIs(t, err, ErrCeremony, name)
+		})
 	}
 }
 

@@ -14,9 +14,13 @@ import (
 // MatMulCircuit proves the sampled Freivalds checks of a matmul unit
 // C = A·B (A: M×K int8, B: K×N int8, C: M×N int32) against the Poseidon2 row
 // roots of A, B and C, public inputs with Miner (MinerDigest of the signer,
-// so that another miner cannot re-sign the proof):
+// so that another miner cannot re-sign the proof), Task (TaskDigest of the
+// task id, which covers the mode and the sample count, so that one proof
+// serves one task) and Nonce (NonceElement of the beacon's nonce, issued
+// after the miner published the roots; zero for Fiat–Shamir tasks):
 //
-//  1. seed = H(RootA, RootB, RootC, Miner); r_j = H(seed, j) for j < N;
+//  1. seed = H(RootA, RootB, RootC, Miner, Task, Nonce); r_j = H(seed, j)
+//     for j < N;
 //  2. the prover's q = B·r is hashed, hq = H(seed, q…), only now the rows are
 //     drawn: i_k = low bits of H(hq, k), j_k = low bits of H(hq, S + k);
 //  3. for each k: rows i_k of A and C and row j_k of B open against their
@@ -26,7 +30,7 @@ import (
 // clear, with Fiat–Shamir challenges derived in-circuit from the commitments.
 // M and K must be powers of two (indices are bit slices).
 type MatMulCircuit struct {
-	RootA, RootB, RootC, Miner frontend.Variable `gnark:",public"`
+	RootA, RootB, RootC, Miner, Task, Nonce frontend.Variable `gnark:",public"`
 
 	Q      []frontend.Variable   // K
 	ARows  [][]frontend.Variable // S × K
@@ -40,9 +44,27 @@ type MatMulCircuit struct {
 // MatMulShape is the shape a MatMulCircuit is compiled for.
 type MatMulShape struct{ M, K, N, S int }
 
+// Limits of a matmul circuit's shape, checked before anything is compiled or
+// allocated: a key or ceremony file names its shape, and a hostile file must
+// not make a node compile a circuit it cannot hold. The witness holds
+// K + S·(K+2N) row elements (about 180 constraints each); MaxMatMulWitness
+// keeps a circuit under about 48 M constraints, some 30 GiB to set up, and
+// far above any shape a network would prove succinctly.
+const (
+	MaxMatMulDim     = 1 << 16
+	MaxMatMulSamples = 1 << 10
+	MaxMatMulWitness = 1 << 18
+)
+
 func (s MatMulShape) validate() error {
 	if s.M < 2 || s.K < 2 || s.N < 1 || s.S < 1 || s.M&(s.M-1) != 0 || s.K&(s.K-1) != 0 {
 		return fmt.Errorf("snark: shape %+v: M and K must be powers of two ≥ 2, N and S ≥ 1", s)
+	}
+	if s.M > MaxMatMulDim || s.K > MaxMatMulDim || s.N > MaxMatMulDim || s.S > MaxMatMulSamples {
+		return fmt.Errorf("snark: shape %+v: M, K and N at most %d, S at most %d", s, MaxMatMulDim, MaxMatMulSamples)
+	}
+	if w := s.K + s.S*(s.K+2*s.N); w > MaxMatMulWitness {
+		return fmt.Errorf("snark: shape %+v: %d witness row elements, at most %d", s, w, MaxMatMulWitness)
 	}
 	return nil
 }
@@ -81,7 +103,7 @@ func (c *MatMulCircuit) Define(api frontend.API) error {
 		h.Write(xs...)
 		return h.Sum()
 	}
-	seed := hash(c.RootA, c.RootB, c.RootC, c.Miner)
+	seed := hash(c.RootA, c.RootB, c.RootC, c.Miner, c.Task, c.Nonce)
 	r := make([]frontend.Variable, N)
 	for j := range r {
 		r[j] = hash(seed, j)
@@ -130,6 +152,8 @@ func RowLeaf8(row []int8) fr.Element {
 type MatMulWitness struct {
 	Shape      MatMulShape
 	Miner      fr.Element // MinerDigest of the key that will sign
+	Task       fr.Element // TaskDigest of the task id
+	Nonce      fr.Element // NonceElement of the beacon's nonce (zero for Fiat–Shamir)
 	A, B       [][]int8
 	C          [][]int32
 	TA, TB, TC *Tree
@@ -173,8 +197,8 @@ func (w *MatMulWitness) Assignment() *MatMulCircuit {
 	s := w.Shape
 	c, _ := NewMatMulCircuit(s)
 	ra, rb, rc := w.TA.Root(), w.TB.Root(), w.TC.Root()
-	c.RootA, c.RootB, c.RootC, c.Miner = ra, rb, rc, w.Miner
-	seed := Hash(ra, rb, rc, w.Miner)
+	c.RootA, c.RootB, c.RootC, c.Miner, c.Task, c.Nonce = ra, rb, rc, w.Miner, w.Task, w.Nonce
+	seed := Hash(ra, rb, rc, w.Miner, w.Task, w.Nonce)
 	r := make([]fr.Element, s.N)
 	for j := range r {
 		r[j] = Hash(seed, elem(int64(j)))

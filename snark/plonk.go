@@ -75,6 +75,12 @@ func plonkProve(ccs constraint.ConstraintSystem, pk plonk.ProvingKey, assignment
 
 // plonkVerify checks proof bytes against a public witness.
 func plonkVerify(vk plonk.VerifyingKey, proofBytes []byte, pub witness.Witness) error {
+	if len(proofBytes) > maxProof {
+		return fmt.Errorf("%w: a PLONK proof of %d bytes", ErrFormat, len(proofBytes))
+	}
+	if err := checkPlonkProof(proofBytes); err != nil {
+		return fmt.Errorf("%w: %v", ErrFormat, err)
+	}
 	proof := plonk.NewProof(ecc.BN254)
 	if _, err := proof.ReadFrom(bytes.NewReader(proofBytes)); err != nil {
 		return fmt.Errorf("%w: %v", ErrFormat, err)
@@ -93,10 +99,10 @@ func (k *PlonkKeys) PlonkProve(w *MatMulWitness) ([]byte, error) {
 	return plonkProve(k.CS, k.PK, w.Assignment())
 }
 
-// PlonkVerify checks a PLONK proof against the three roots and the
-// miner's digest.
-func (k *PlonkKeys) PlonkVerify(proofBytes []byte, roots [3]frontend.Variable, miner frontend.Variable) error {
-	pub, err := frontend.NewWitness(&MatMulCircuit{RootA: roots[0], RootB: roots[1], RootC: roots[2], Miner: miner},
+// PlonkVerify checks a PLONK proof against the three roots, the miner's
+// digest, the task's digest and the nonce element (zero for Fiat–Shamir).
+func (k *PlonkKeys) PlonkVerify(proofBytes []byte, roots [3]frontend.Variable, miner, task, nonce frontend.Variable) error {
+	pub, err := frontend.NewWitness(&MatMulCircuit{RootA: roots[0], RootB: roots[1], RootC: roots[2], Miner: miner, Task: task, Nonce: nonce},
 		ecc.BN254.ScalarField(), frontend.PublicOnly())
 	if err != nil {
 		return err

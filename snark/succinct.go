@@ -209,21 +209,50 @@ func OperandRoots(t protocol.Task) (ra, rb fr.Element, err error) {
 	return ta.Root(), tb.Root(), nil
 }
 
-// ProveMatMul proves a computed matmul unit and returns the signed succinct bundle.
+// ProveMatMul proves a computed matmul unit of a Fiat–Shamir task and
+// returns the signed succinct bundle.
 func ProveMatMul(k *Keys, t protocol.Task, a, b *tensor.Int8, c *tensor.Int32, key ed25519.PrivateKey) ([]byte, error) {
-	s := ShapeOf(t)
-	if s != k.Shape {
-		return nil, fmt.Errorf("snark: task needs shape %+v, the keys are for %+v", s, k.Shape)
+	return ProveMatMulNonce(k, t, a, b, c, key, nil)
+}
+
+// MatMulCommitment is what the miner of a beacon matmul task publishes
+// before its nonce is issued: the Poseidon2 roots of A, B and C. Operand
+// roots are the task's (OperandRoots); the C root is the miner's choice, made
+// before the nonce exists.
+func MatMulCommitment(s MatMulShape, a, b *tensor.Int8, c *tensor.Int32) ([3]fr.Element, error) {
+	w, err := matMulWitness(s, a, b, c)
+	if err != nil {
+		return [3]fr.Element{}, err
 	}
+	return [3]fr.Element{w.TA.Root(), w.TB.Root(), w.TC.Root()}, nil
+}
+
+func matMulWitness(s MatMulShape, a, b *tensor.Int8, c *tensor.Int32) (*MatMulWitness, error) {
 	cr := make([][]int32, c.Rows)
 	for i := range cr {
 		cr[i] = c.Row(i)
 	}
-	w, err := NewMatMulWitness(s, rows8(a), rows8(b), cr)
+	return NewMatMulWitness(s, rows8(a), rows8(b), cr)
+}
+
+// ProveMatMulNonce proves a computed matmul unit: nonce is nil for a
+// Fiat–Shamir task and the nonce issued for the unit's commitment
+// (MatMulCommitment) for a beacon task.
+func ProveMatMulNonce(k *Keys, t protocol.Task, a, b *tensor.Int8, c *tensor.Int32, key ed25519.PrivateKey, nonce *[32]byte) ([]byte, error) {
+	s := ShapeOf(t)
+	if s != k.Shape {
+		return nil, fmt.Errorf("snark: task needs shape %+v, the keys are for %+v", s, k.Shape)
+	}
+	n, err := matMulNonce(t, nonce)
+	if err != nil {
+		return nil, err
+	}
+	w, err := matMulWitness(s, a, b, c)
 	if err != nil {
 		return nil, err
 	}
 	w.Miner = MinerDigest(key.Public().(ed25519.PublicKey))
+	w.Task, w.Nonce = TaskDigest(t.ID()), n
 	full, err := frontend.NewWitness(w.Assignment(), ecc.BN254.ScalarField())
 	if err != nil {
 		return nil, err
@@ -240,11 +269,41 @@ func ProveMatMul(k *Keys, t protocol.Task, a, b *tensor.Int8, c *tensor.Int32, k
 	return sb.Encode(key), nil
 }
 
-// VerifyMatMul checks a succinct bundle: the task's shape is the key's, the
-// roots of A and B are the task's operands, and the proof verifies.
+// matMulNonce checks that a nonce comes exactly with beacon tasks and maps
+// it to the circuit's Nonce input.
+func matMulNonce(t protocol.Task, nonce *[32]byte) (fr.Element, error) {
+	switch {
+	case t.Mode == protocol.ModeBeacon && nonce == nil:
+		return fr.Element{}, fmt.Errorf("%w: a beacon task's unit needs the nonce that was issued for it", ErrProof)
+	case t.Mode != protocol.ModeBeacon && nonce != nil:
+		return fr.Element{}, fmt.Errorf("%w: a %v task takes no nonce", ErrProof, t.Mode)
+	case nonce == nil:
+		return fr.Element{}, nil
+	}
+	return NonceElement(*nonce), nil
+}
+
+// VerifyMatMul checks a succinct bundle of a Fiat–Shamir matmul task: the
+// task's shape is the key's, the roots of A and B are the task's operands,
+// and the proof verifies for the bundle's task and signer. A beacon task's
+// bundle is refused here: use VerifyMatMulNonce.
 func VerifyMatMul(s *Succinct, shape MatMulShape, vk groth16.VerifyingKey) error {
+	return VerifyMatMulNonce(s, shape, vk, nil)
+}
+
+// VerifyMatMulNonce is VerifyMatMul with the nonce a beacon issued for the
+// unit's commitment (nil for a Fiat–Shamir task).
+//
+// A proof counts once per statement (Statement's public inputs: roots, task,
+// signer, nonce), whatever its bytes: a Groth16 proof can be re-randomised
+// into other bytes that verify, so a node that pays per unit deduplicates by
+// StatementKey, never by file hash.
+func VerifyMatMulNonce(s *Succinct, shape MatMulShape, vk groth16.VerifyingKey, nonce *[32]byte) error {
 	if s.Task.Work != protocol.WorkMatMul || ShapeOf(s.Task) != shape || s.Step != 0 {
 		return fmt.Errorf("%w: task %v of shape %+v, the key is for %+v", ErrProof, s.Task.Work, ShapeOf(s.Task), shape)
+	}
+	if _, err := matMulNonce(s.Task, nonce); err != nil {
+		return err
 	}
 	ra, rb, err := OperandRoots(s.Task)
 	if err != nil {
@@ -253,7 +312,7 @@ func VerifyMatMul(s *Succinct, shape MatMulShape, vk groth16.VerifyingKey) error
 	if !ra.Equal(&s.Roots[0]) || !rb.Equal(&s.Roots[1]) {
 		return fmt.Errorf("%w: the proof is about other operands than the task's", ErrProof)
 	}
-	proof, pub, err := s.Statement()
+	proof, pub, err := s.StatementNonce(nonce)
 	if err != nil {
 		return err
 	}
@@ -263,18 +322,50 @@ func VerifyMatMul(s *Succinct, shape MatMulShape, vk groth16.VerifyingKey) error
 	return nil
 }
 
-// Statement returns the bundle's proof and public witness (the three roots
-// and the signer's MinerDigest),
-// as a verifier, on chain or off, takes them.
+// Statement returns the bundle's proof and public witness (the three roots,
+// the signer's MinerDigest, the TaskDigest of its task and a zero nonce), as
+// a verifier, on chain or off, takes them. For a beacon task use
+// StatementNonce.
 func (s *Succinct) Statement() (groth16.Proof, witness.Witness, error) {
+	return s.StatementNonce(nil)
+}
+
+// StatementNonce is Statement with a beacon task's nonce.
+func (s *Succinct) StatementNonce(nonce *[32]byte) (groth16.Proof, witness.Witness, error) {
 	proof, err := ParseProof(s.Proof)
 	if err != nil {
 		return nil, nil, err
 	}
-	pub, err := frontend.NewWitness(&MatMulCircuit{RootA: s.Roots[0], RootB: s.Roots[1], RootC: s.Roots[2], Miner: MinerDigest(s.PublicKey)},
+	var n fr.Element
+	if nonce != nil {
+		n = NonceElement(*nonce)
+	}
+	pub, err := frontend.NewWitness(&MatMulCircuit{RootA: s.Roots[0], RootB: s.Roots[1], RootC: s.Roots[2],
+		Miner: MinerDigest(s.PublicKey), Task: TaskDigest(s.Task.ID()), Nonce: n},
 		ecc.BN254.ScalarField(), frontend.PublicOnly())
 	if err != nil {
 		return nil, nil, err
 	}
 	return proof, pub, nil
+}
+
+// StatementKey identifies what a matmul bundle claims: the task, the roots,
+// the signer and the nonce. Two bundles with one key are one claim, however
+// their proof bytes differ.
+func (s *Succinct) StatementKey(nonce *[32]byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte("trainproof/v2/succinct-statement"))
+	id := s.Task.ID()
+	h.Write(id[:])
+	for i := range s.Roots {
+		r := s.Roots[i].Bytes()
+		h.Write(r[:])
+	}
+	h.Write(s.PublicKey)
+	if nonce != nil {
+		h.Write(nonce[:])
+	}
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
 }

@@ -1,14 +1,17 @@
 package snark
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"math/big"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed46f70faa/trainproof/model"
@@ -94,6 +97,15 @@ func TestSuccinctMatMul(t *testing.T) {
 	require.ErrorIs(t, VerifyMatMul(stolen, shape, vk), ErrProof)
 	// A key for another shape.
 	require.ErrorIs(t, VerifyMatMul(s, MatMulShape{M: 16, K: 8, N: 8, S: 2}, vk), ErrProof)
+	// The same operands under another task id: the beacon flavour of the
+	// same unit, with or without a nonce (finding 3 of issue 13: a
+	// Fiat–Shamir proof accepted for a beacon task, or for a second id).
+	beacon := *s
+	beacon.Task.Mode = protocol.ModeBeacon
+	nonce := [32]byte{1}
+	require.ErrorIs(t, VerifyMatMul(&beacon, shape, vk), ErrProof, "a beacon task needs its nonce")
+	require.ErrorIs(t, VerifyMatMulNonce(&beacon, shape, vk, &nonce), ErrProof, "a Fiat–Shamir proof for a beacon task")
+	require.ErrorIs(t, VerifyMatMulNonce(s, shape, vk, &nonce), ErrProof, "a nonce for a Fiat–Shamir task")
 	// Flipped bytes: the signature or the format breaks.
 	for _, off := range []int{5, 40, len(enc) - 100, len(enc) - 1} {
 		bad := append([]byte(nil), enc...)
@@ -130,6 +142,59 @@ func TestSuccinctMatMul(t *testing.T) {
 	vkb[60] ^= 1
 	_, _, err = ParseVK(vkb)
 	require.ErrorIs(t, err, ErrKey)
+}
+
+// TestSuccinctMatMulBeacon: a beacon unit is proven with the nonce issued
+// after its commitment and verifies with that nonce only; a re-randomised
+// proof (other bytes, same statement) verifies too, so replays are caught by
+// StatementKey, which it shares with the original (finding 4 of issue 13).
+func TestSuccinctMatMulBeacon(t *testing.T) {
+	if testing.Short() {
+		t.Skip("Groth16 setup")
+	}
+	k := testKeys(t)
+	key := ed25519.NewKeyFromSeed(make([]byte, 32))
+	task := unitTask(11)
+	task.Mode = protocol.ModeBeacon
+	a, b, c := operands(task)
+	roots, err := MatMulCommitment(ShapeOf(task), a, b, c)
+	require.NoError(t, err)
+	nonce := sha256.Sum256(append([]byte("beacon"), roots[2].Marshal()...))
+	_, err = ProveMatMul(k, task, a, b, c, key)
+	require.ErrorIs(t, err, ErrProof, "a beacon unit needs its nonce")
+	enc, err := ProveMatMulNonce(k, task, a, b, c, key, &nonce)
+	require.NoError(t, err)
+	s, err := DecodeSuccinct(enc)
+	require.NoError(t, err)
+	require.Equal(t, roots[:], s.Roots)
+	vkb, err := k.MarshalVK()
+	require.NoError(t, err)
+	shape, vk, err := ParseVK(vkb)
+	require.NoError(t, err)
+	require.NoError(t, VerifyMatMulNonce(s, shape, vk, &nonce))
+	other := nonce
+	other[0] ^= 1
+	require.ErrorIs(t, VerifyMatMulNonce(s, shape, vk, &other), ErrProof, "another nonce")
+	require.ErrorIs(t, VerifyMatMul(s, shape, vk), ErrProof, "no nonce")
+
+	// Re-randomise: (A, B, C) → (A/ρ, ρB, C) verifies with other bytes.
+	proof, err := ParseProof(s.Proof)
+	require.NoError(t, err)
+	p := proof.(*groth16bn254.Proof)
+	var rho, inv fr.Element
+	rho.SetUint64(7)
+	inv.Inverse(&rho)
+	p.Ar.ScalarMultiplication(&p.Ar, inv.BigInt(new(big.Int)))
+	p.Bs.ScalarMultiplication(&p.Bs, rho.BigInt(new(big.Int)))
+	var pb bytes.Buffer
+	_, err = p.WriteTo(&pb)
+	require.NoError(t, err)
+	require.NotEqual(t, s.Proof, pb.Bytes())
+	replay, err := DecodeSuccinct((&Succinct{Task: s.Task, Roots: s.Roots, Proof: pb.Bytes()}).Encode(key))
+	require.NoError(t, err)
+	require.NoError(t, VerifyMatMulNonce(replay, shape, vk, &nonce), "a re-randomised proof verifies")
+	require.Equal(t, s.StatementKey(&nonce), replay.StatementKey(&nonce), "and is the same claim")
+	require.NotEqual(t, s.StatementKey(&nonce), s.StatementKey(&other))
 }
 
 func FuzzDecodeSuccinct(f *testing.F) {

@@ -112,9 +112,12 @@ func TestMatMulVerifiedInEVM(t *testing.T) {
 	}
 	w, err := snark.NewMatMulWitness(shape, a, b, c)
 	require.NoError(t, err)
+	w.Miner.SetUint64(42)
+	w.Task.SetUint64(43)
+	w.Nonce.SetUint64(44)
 	circuit, err := snark.NewMatMulCircuit(shape)
 	require.NoError(t, err)
 	res := run(t, circuit, w.Assignment())
 	require.Less(t, res.Gas, uint64(400_000))
-	t.Logf("EVM verifyProof, matmul unit %+v (4 public inputs: three roots, the miner): %d gas, proof calldata %d bytes, contract %d bytes", shape, res.Gas, res.ProofBytes, res.Contract)
+	t.Logf("EVM verifyProof, matmul unit %+v (6 public inputs: three roots, the miner, the task, the nonce): %d gas, proof calldata %d bytes, contract %d bytes", shape, res.Gas, res.ProofBytes, res.Contract)
 }
