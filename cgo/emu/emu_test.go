@@ -3,6 +3,8 @@ package emu
 import (
 	"bytes"
 	"encoding/binary"
+	"os"
+	"os/exec"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -134,6 +136,36 @@ func TestDetectors(t *testing.T) {
 	require.ErrorContains(t, err, "no such kernel")
 	err = run(d, "kat_shfl", [3]int{1, 1, 1}, [3]int{2048, 1, 1}, 0, uint64(p))
 	require.ErrorContains(t, err, "bad launch")
+}
+
+// TestLocalOverrun: a kernel that writes one element past a local array
+// (an off-by-one loop bound over an accumulator) computes the right answer
+// (the stray write lands in its stack) and escapes every result check; the
+// sanitizer build (-tags emusan) stops it with UBSan's bounds report. The
+// overrun runs in a child process, since the report ends the process.
+func TestLocalOverrun(t *testing.T) {
+	if os.Getenv("EMU_LOCAL_OVERRUN_CHILD") == "1" {
+		d := New(1 << 20)
+		p, _ := d.Alloc(4)
+		d.Launch("local_overrun", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, uint64(p), 5)
+		d.Sync()
+		return
+	}
+	d := New(1 << 20)
+	defer d.Close()
+	p, err := d.Alloc(4)
+	require.NoError(t, err)
+	require.NoError(t, run(d, "local_overrun", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 0, uint64(p), 4))
+	require.Equal(t, []int32{1 + 2 + 3 + 4}, download32(t, d, p, 1))
+	if !Sanitized {
+		t.Skip("the overrun is caught only by the sanitizer build: go test -tags emusan")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLocalOverrun$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "EMU_LOCAL_OVERRUN_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "the overrun must stop the process:\n%s", out)
+	require.Contains(t, string(out), "out of bounds", "%s", out)
+	require.Contains(t, string(out), "selftest.cu", "the report names the kernel source:\n%s", out)
 }
 
 func TestMemory(t *testing.T) {

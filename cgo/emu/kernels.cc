@@ -84,6 +84,7 @@ void t_divergent_barrier(const uint64_t*) { divergent_barrier(); }
 void t_divergent_shfl(const uint64_t* a) { divergent_shfl(arg<int32_t*>(a[0])); }
 void t_smem_overrun(const uint64_t* a) { smem_overrun(arg<long long>(a[0])); }
 void t_gmem_overrun(const uint64_t* a) { gmem_overrun(arg<int8_t*>(a[0]), arg<long long>(a[1])); }
+void t_local_overrun(const uint64_t* a) { local_overrun(arg<int32_t*>(a[0]), arg<long long>(a[1])); }
 
 struct Entry {
   const char* name;
@@ -113,6 +114,7 @@ const Entry kernels[] = {
     {"divergent_shfl", 1, t_divergent_shfl, true},
     {"smem_overrun", 1, t_smem_overrun, true},
     {"gmem_overrun", 2, t_gmem_overrun, true},
+    {"local_overrun", 2, t_local_overrun, true},
 };
 
 }  // namespace

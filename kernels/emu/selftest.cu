@@ -78,3 +78,13 @@ KERNEL void smem_overrun(long long size) {
 KERNEL void gmem_overrun(int8_t* p, long long n) {
   if (TID_X == 0) p[n] = 1;
 }
+
+// local_overrun sums into a local accumulator with a loop bound that n = 5
+// makes one too many: acc[4] is past the array. Results do not show it (the
+// stray write lands in the thread's stack); the sanitizer build does.
+KERNEL void local_overrun(int32_t* out, long long n) {
+  int32_t acc[4];
+  for (int i = 0; i < 4; i++) acc[i] = 0;
+  for (long long i = 0; i < n; i++) acc[i] += (int32_t)(i + 1);
+  if (TID_X == 0) out[0] = acc[0] + acc[1] + acc[2] + acc[3];
+}
