@@ -138,6 +138,7 @@ func TestCLI(t *testing.T) {
 	_, errOut, code = run(t, prover, "train", "--steps", "1", "--out", filepath.Join(dir, "run"), "--data", filepath.Join(dir, "nodata"))
 	require.Equal(t, 2, code)
 	require.Contains(t, errOut, "apt-get install dataset-fashion-mnist")
+	require.Equal(t, 1, strings.Count(errOut, "apt-get install"), "the hint once: %s", errOut)
 }
 
 // TestTrainCLI runs the main job briefly on the real data set.
@@ -307,6 +308,14 @@ func TestSuccinctCLI(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "accepted")
 	require.NotContains(t, out, "INF", "gnark's logger is off")
+	// Auto mode recognises succinct bundles, named or in a directory; they
+	// need their verifying key.
+	out, errOut, code = run(t, verifier, "verify", "--allow-dev-keys", "--vk", vk, "--task", id, dir)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "accepted")
+	_, errOut, code = run(t, verifier, "verify", "--task", id, bundlePath)
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "need --vk")
 	// One product claimed twice (the same statement in two files) counts once.
 	twice := t.TempDir()
 	enc, err := os.ReadFile(bundlePath)

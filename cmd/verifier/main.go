@@ -76,25 +76,44 @@ func usage() {
   verifier verify --mode succinct --vk FILE (--task ID... | --any-task) [--data-root HEX] [--nonces FILE] [--checkpoint FILE] [--allow-dev-keys] [--json] [--key PUB]... PATH...
   verifier beacon --dir DIR --nonces FILE [--steps N] [--timeout D]
   verifier inspect FILE
+
+verifier COMMAND -h lists a command's flags. Exit codes: 0 every bundle accepted (and -h),
+1 a bundle rejected, 2 a usage error (bad flag, bad value, stray argument) or an I/O error.
 `)
-	os.Exit(2)
 }
 
 func main() {
 	logger.Disable() // gnark logs to stdout by default; our output is ours
-	if len(os.Args) < 2 {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run is the whole command; this is the one place that prints a
+// subcommand's error and turns it into the exit code.
+func run(args []string) int {
+	return cli.Report(os.Stderr, name, dispatch(args))
+}
+
+func dispatch(args []string) error {
+	if len(args) == 0 {
 		usage()
+		return cli.Usagef("no command given")
 	}
-	switch os.Args[1] {
+	switch args[0] {
 	case "verify":
-		os.Exit(verify(os.Args[2:]))
+		return cli.Exit(verify(args[1:]))
 	case "beacon":
-		os.Exit(beaconCmd(os.Args[2:]))
+		if cli.HelpRequested(args[1:]) {
+			beaconCmd([]string{"-h"}) // prints its flags
+			return nil
+		}
+		return cli.Exit(beaconCmd(args[1:]))
 	case "inspect":
-		inspect(os.Args[2:])
-	default:
+		return inspect(args[1:])
+	case "-h", "-help", "--help", "help":
 		usage()
+		return nil
 	}
+	return cli.WithHint(cli.Usagef("unknown command %q", args[0]), "verifier -h lists the commands")
 }
 
 type multi []string
@@ -138,8 +157,7 @@ func hexKey(s string) ([]byte, error) {
 
 // usageErr prints a usage or I/O error and returns its exit code, 2.
 func usageErr(format string, a ...any) int {
-	fmt.Fprintf(os.Stderr, "%s: error: %s\n", name, fmt.Sprintf(format, a...))
-	return 2
+	return cli.Report(os.Stderr, name, cli.Usagef(format, a...))
 }
 
 // pinTasks sets the task options from --task and --any-task: a verifier
@@ -149,9 +167,9 @@ func pinTasks(opt *verifier.Options, tasks []string, anyTask bool) int {
 	case len(tasks) > 0 && anyTask:
 		return usageErr("--task and --any-task exclude each other")
 	case len(tasks) == 0 && !anyTask:
-		fmt.Fprintf(os.Stderr, "%s: error: no task pinned: name the task you accept with --task ID (repeatable), or pass --any-task\n", name)
-		cli.Hint(name, "prover train writes the task id to OUT/task.id: --task $(cat OUT/task.id)")
-		return 2
+		return cli.Report(os.Stderr, name, cli.WithHint(
+			cli.Usagef("no task pinned: name the task you accept with --task ID (repeatable), or pass --any-task"),
+			"prover train writes the task id to OUT/task.id: --task $(cat OUT/task.id)"))
 	case anyTask:
 		fmt.Fprintf(os.Stderr, "%s: warning: --any-task accepts any task a miner invents, including one made cheap to fake\n", name)
 		opt.AnyTask = true
@@ -176,7 +194,7 @@ func pinTasks(opt *verifier.Options, tasks []string, anyTask bool) int {
 }
 
 func verify(args []string) int {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs := flag.NewFlagSet("verifier verify", flag.ContinueOnError)
 	mode := fs.String("mode", "auto", "auto|full|sampled|succinct")
 	vkPath := fs.String("vk", "", "succinct mode: the verifying key from prover setup")
 	asJSON := fs.Bool("json", false, "print the results as JSON on stdout")
@@ -189,8 +207,13 @@ func verify(args []string) int {
 	maxBytes := fs.Int("max-bytes", bundle.MaxSize, "largest bundle accepted")
 	dataRoot := fs.String("data-root", "", "succinct training steps: the data set's Poseidon2 root (hex; default: Fashion-MNIST's for tasks over it)")
 	allowDev := fs.Bool("allow-dev-keys", false, "succinct: accept a development verifying key (prover setup; its maker can forge proofs): for tests only")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if err := cli.Parse(fs, args, true); err != nil {
+		return cli.Report(os.Stderr, name, err)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *maxBytes <= 0 || *maxBytes > bundle.MaxSize {
+		return usageErr("--max-bytes %d is out of range: want 1 to %d", *maxBytes, bundle.MaxSize)
 	}
 	opt := verifier.Options{}
 	switch *mode {
@@ -229,6 +252,30 @@ func verify(args []string) int {
 		}
 		cp = &c
 	}
+	if *mode == "auto" {
+		succinct, err := succinctArgs(fs.Args())
+		if err != nil {
+			return cli.Report(os.Stderr, name, err)
+		}
+		if succinct && *vkPath == "" {
+			return cli.Report(os.Stderr, name, cli.WithHint(cli.Usagef("succinct bundles (.tps) need --vk FILE"),
+				"pass the verifying key from prover setup or a ceremony: step.vk for training steps, matmul.vk for matmul units"))
+		}
+		if succinct {
+			*mode = "succinct"
+		}
+	}
+	if *mode == "succinct" {
+		if set["max-bytes"] {
+			return usageErr("--max-bytes is for .tpb bundles (a succinct bundle is bounded by its format)")
+		}
+	} else {
+		for _, f := range []string{"vk", "data-root", "allow-dev-keys"} {
+			if set[f] {
+				return usageErr("--%s is for succinct bundles (.tps) only", f)
+			}
+		}
+	}
 	if *mode == "succinct" {
 		return verifySuccinct(*vkPath, *asJSON, opt, *dataRoot, nonces, cp, *allowDev, fs.Args())
 	}
@@ -237,7 +284,10 @@ func verify(args []string) int {
 		return usageErr("%v", err)
 	}
 	if len(paths) == 0 {
-		return usageErr("no bundles given")
+		if fs.NArg() == 0 {
+			return usageErr("no bundles given: name bundle files or directories")
+		}
+		return usageErr("no bundles (*.tpb or *.tps) in %s", strings.Join(fs.Args(), ", "))
 	}
 
 	// First pass: headers only, to check the steps of a task in order.
@@ -331,13 +381,16 @@ func verify(args []string) int {
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "bundles\t%d accepted, %d rejected\n", accepted, len(results)-accepted)
-	fmt.Fprintf(w, "bytes\t%.1f MiB\n", float64(total)/(1<<20))
+	fmt.Fprintf(w, "bytes\t%s\n", cli.Bytes(int64(total)))
 	fmt.Fprintf(w, "verify time\t%.3f s (%.2f ms per bundle)\n", secs, 1000*secs/float64(max(1, len(results))))
 	for _, id := range ids {
 		c := chains[id]
-		if c.Next() > c.first {
-			fmt.Fprintf(w, "chain\ttask %x…: steps %d..%d linked\n", id[:8], c.first, c.Next()-1)
-		} else {
+		switch n := c.Next(); {
+		case n == c.first+1:
+			fmt.Fprintf(w, "chain\ttask %x…: step %d linked\n", id[:8], c.first)
+		case n > c.first:
+			fmt.Fprintf(w, "chain\ttask %x…: steps %d..%d linked\n", id[:8], c.first, n-1)
+		default:
 			fmt.Fprintf(w, "chain\ttask %x…: no step linked (the chain expects step %d)\n", id[:8], c.first)
 		}
 	}
@@ -406,23 +459,64 @@ func expandAll(args []string, pattern string) ([]string, error) {
 	return out, nil
 }
 
-func inspect(args []string) {
-	if len(args) != 1 {
-		usage()
+func inspect(args []string) error {
+	fs := flag.NewFlagSet("verifier inspect", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: verifier inspect FILE\n\nprints a bundle's summary as JSON (a succinct one's signature is checked, its proof is not)")
 	}
-	if head, err := readHead(args[0], 4); err == nil && string(head) == snark.SuccinctMagic {
-		inspectSuccinct(args[0])
-		return
+	if err := cli.Parse(fs, args, true); err != nil {
+		return err
 	}
-	b, n, err := bundle.ReadFile(args[0], 0)
+	if fs.NArg() != 1 {
+		return cli.WithHint(cli.Usagef("inspect takes one bundle file, not %d arguments", fs.NArg()), "verifier inspect FILE")
+	}
+	path := fs.Arg(0)
+	st, err := os.Stat(path)
 	if err != nil {
-		cli.Fatalf(name, 1, "%v", err)
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return cli.Usagef("%s is not a regular file: inspect reads one bundle file", path)
+	}
+	if head, err := readHead(path, 4); err == nil && string(head) == snark.SuccinctMagic {
+		return inspectSuccinct(path)
+	}
+	b, n, err := bundle.ReadFile(path, 0)
+	if err != nil {
+		return err // an I/O error exits 2, a malformed bundle 1
 	}
 	s := b.Summary()
 	s.Bytes = n
 	e := json.NewEncoder(os.Stdout)
 	e.SetIndent("", "  ")
-	e.Encode(s)
+	return e.Encode(s)
+}
+
+// succinctArgs tells whether the bundles named are succinct ones (by their
+// magic), so that auto mode verifies them as such. A mix is refused: the two
+// kinds are checked with different keys and flags.
+func succinctArgs(args []string) (bool, error) {
+	var plain, succinct int
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil {
+			return false, err
+		}
+		if st.IsDir() {
+			tpb, _ := filepath.Glob(filepath.Join(a, "*.tpb"))
+			tps, _ := filepath.Glob(filepath.Join(a, "*.tps"))
+			plain, succinct = plain+len(tpb), succinct+len(tps)
+		} else if head, err := readHead(a, 4); err == nil && string(head) == snark.SuccinctMagic {
+			succinct++
+		} else {
+			plain++ // or unreadable: verify says why
+		}
+	}
+	if plain > 0 && succinct > 0 {
+		return false, cli.WithHint(cli.Usagef("%d succinct and %d other bundles given together", succinct, plain),
+			"verify them in two runs: the succinct ones (.tps) with --vk, the others without")
+	}
+	return succinct > 0, nil
 }
 
 func readHead(path string, n int) ([]byte, error) {
@@ -438,14 +532,14 @@ func readHead(path string, n int) ([]byte, error) {
 
 // inspectSuccinct prints a succinct bundle's summary (signature checked,
 // proof not verified: that needs the verifying key).
-func inspectSuccinct(path string) {
+func inspectSuccinct(path string) error {
 	in, err := os.ReadFile(path)
 	if err != nil {
-		cli.Fatalf(name, 2, "%v", err)
+		return err
 	}
 	s, err := snark.DecodeSuccinct(in)
 	if err != nil {
-		cli.Fatalf(name, 1, "%v", err)
+		return err
 	}
 	id := s.Task.ID()
 	roots := make([]string, len(s.Roots))
@@ -455,7 +549,7 @@ func inspectSuccinct(path string) {
 	}
 	e := json.NewEncoder(os.Stdout)
 	e.SetIndent("", "  ")
-	e.Encode(map[string]any{
+	return e.Encode(map[string]any{
 		"format": "succinct", "work": s.Task.Work.String(), "mode": s.Task.Mode.String(), "task_id": hex.EncodeToString(id[:]),
 		"step": s.Step, "samples": s.Task.Samples, "roots": roots, "proof_bytes": len(s.Proof),
 		"signer": hex.EncodeToString(s.PublicKey), "bytes": len(in),
