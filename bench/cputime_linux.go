@@ -1,13 +1,15 @@
 package bench
 
-import "syscall"
+import "golang.org/x/sys/unix"
 
-// threadCPU is the calling thread's CPU time in seconds (user + system),
+// threadCPU is the calling thread's CPU time in seconds (−1 if unknown),
 // which contention from other processes inflates much less than wall time.
+// CLOCK_THREAD_CPUTIME_ID has nanosecond resolution, where getrusage
+// counts scheduler ticks.
 func threadCPU() float64 {
-	var ru syscall.Rusage
-	if syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru) != nil {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
 		return -1
 	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	return float64(ts.Nano()) / 1e9
 }

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/seed46f70faa/trainproof/commit"
 )
@@ -31,21 +33,24 @@ type hashRun struct {
 
 var rowSizes = []int{784, 4096, 16384, 65536}
 
-// Child runs the child side of ChildEnv and writes its JSON to stdout.
-func Child(quick bool) error {
-	return json.NewEncoder(os.Stdout).Encode(measureHashing(quick))
+// Child runs the child side of ChildEnv (its value: "quick" or "full",
+// then ",all" to measure SHA-256 and the library too) and writes its JSON
+// to stdout.
+func Child(mode string) error {
+	prof, all := strings.CutSuffix(mode, ",all")
+	return json.NewEncoder(os.Stdout).Encode(measureHashing(prof == "quick", all))
 }
 
 // measureHashing hashes a 64-row matrix per row size on one locked thread:
 // v1's SHA-256 leaves (crypto/sha256, SHA-NI where the CPU has it),
 // v2's BLAKE3 leaves through commit.HashRows (this process's lane kernel),
 // and through commit.RowHasher (lukechampine.com/blake3, one row at a time).
-func measureHashing(quick bool) hashRun {
+func measureHashing(quick, all bool) hashRun {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	const rows = 64
-	reps := pick(quick, 5, 9)
-	iters := pick(quick, 12, 40)
+	reps := pick(quick, 3, 7)
+	window := pick(quick, 40*time.Millisecond, 150*time.Millisecond) // a sample hashes for at least this long
 	prefix := commit.LeafPrefix(make([]byte, 20+32+8+2+1+4+4))
 	key := commit.RowKey(prefix[1:])
 	hr := hashRun{Kernel: commit.HashRowsKernel(), Rates: map[string][][]float64{}}
@@ -59,13 +64,11 @@ func measureHashing(quick bool) hashRun {
 		rate := func(what string, f func()) {
 			var wall, cpu []float64
 			for i := 0; i <= reps; i++ {
-				c0 := threadCPU()
-				s := seconds(func() {
-					for range iters {
-						f()
-					}
-				})
-				c := threadCPU() - c0
+				c0, t0, iters := threadCPU(), time.Now(), 0
+				for ; time.Since(t0) < window; iters++ {
+					f()
+				}
+				s, c := time.Since(t0).Seconds(), threadCPU()-c0
 				if i == 0 {
 					continue
 				}
@@ -78,17 +81,19 @@ func measureHashing(quick bool) hashRun {
 			hr.Rates[what+" wall"] = append(hr.Rates[what+" wall"], wall)
 			hr.Rates[what+" cpu"] = append(hr.Rates[what+" cpu"], cpu)
 		}
-		rate("sha256", func() {
-			for i := range out {
-				out[i] = commit.Leaf(prefix, uint32(i), data[i*n:(i+1)*n])
-			}
-		})
+		if all {
+			rate("sha256", func() {
+				for i := range out {
+					out[i] = commit.Leaf(prefix, uint32(i), data[i*n:(i+1)*n])
+				}
+			})
+			rate("library", func() {
+				for i := range out {
+					out[i] = h.Sum(data[i*n : (i+1)*n])
+				}
+			})
+		}
 		rate("blake3", func() { commit.HashRows(&key, data, n, out) })
-		rate("library", func() {
-			for i := range out {
-				out[i] = h.Sum(data[i*n : (i+1)*n])
-			}
-		})
 	}
 	return hr
 }
@@ -100,13 +105,13 @@ func hashPaths(quick bool) []hashRun {
 	self, err := os.Executable()
 	var runs []hashRun
 	if err == nil {
-		for _, godebug := range []string{"", "cpu.avx512f=off", "cpu.avx512f=off,cpu.avx2=off"} {
+		for i, godebug := range []string{"", "cpu.avx512f=off", "cpu.avx512f=off,cpu.avx2=off"} {
 			cmd := exec.Command(self)
-			q := "full"
-			if quick {
-				q = "quick"
+			mode := pick(quick, "quick", "full")
+			if i == 0 {
+				mode += ",all"
 			}
-			cmd.Env = append(os.Environ(), ChildEnv+"="+q, "GODEBUG="+godebug)
+			cmd.Env = append(os.Environ(), ChildEnv+"="+mode, "GODEBUG="+godebug)
 			var out bytes.Buffer
 			cmd.Stdout = &out
 			if cmd.Run() != nil {
@@ -122,7 +127,7 @@ func hashPaths(quick bool) []hashRun {
 		}
 	}
 	if len(runs) == 0 {
-		runs = append(runs, measureHashing(quick))
+		runs = append(runs, measureHashing(quick, true))
 	}
 	return runs
 }
@@ -141,7 +146,7 @@ func rowHashing(ctx context.Context, r *Report, cfg Config) error {
 		Note: "A 64-row matrix per row size, one locked thread. v1 leaves: SHA-256(0x00 ‖ domain ‖ u32 row ‖ row); v2 leaves: BLAKE3 keyed by the " +
 			"matrix domain, 1 KiB chunks hashed 16 (AVX-512) or 8 (AVX2) lanes at a time across rows, or in Go (the CGO_ENABLED=0 / purego " +
 			"verifier). Each lane kernel runs in its own child process (GODEBUG=cpu.avx512f=off, cpu.avx2=off), one after the other in this run; " +
-			"SHA-256 and the library are from the first. GB/s divide by the thread's CPU time (getrusage), which other jobs on the machine inflate " +
+			"SHA-256 and the library are from the first. GB/s divide by the thread's CPU time (CLOCK_THREAD_CPUTIME_ID), which other jobs on the machine inflate " +
 			"less than wall time.",
 		Command: "bench --out DIR (commitment); go test -run '^$' -bench Leaf -cpu 1 ./commit/"}
 	cell := func(hr hashRun, what string, i int) (string, float64) {

@@ -3,6 +3,7 @@ package bench
 import (
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -127,7 +128,7 @@ type memProbe struct {
 
 func startMem() memProbe {
 	var ms runtime.MemStats
-	runtime.GC()
+	debug.FreeOSMemory() // so that RSS is what is live, and the peak shows what the operation adds
 	runtime.ReadMemStats(&ms)
 	p := memProbe{alloc0: ms.TotalAlloc}
 	if os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil {

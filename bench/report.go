@@ -42,6 +42,7 @@ type figure struct {
 	styles                      []style // per series; missing means linePoints
 	scale                       float64 // multiply values (e.g. 1000 for ms)
 	minPoints                   int     // plot only when the first series has this many points
+	legendLeft, legendBottom    bool    // where the legend goes (default top right)
 }
 
 // valueTicks labels the measured x values (log axes over one decade get
@@ -82,6 +83,28 @@ func (logTicks) Ticks(min, max float64) []plot.Tick {
 	return t
 }
 
+// linTicks labels a linear axis every 1, 2 or 5 times a power of ten,
+// whichever gives four to ten labels.
+type linTicks struct{}
+
+func (linTicks) Ticks(min, max float64) []plot.Tick {
+	if max <= min {
+		return nil
+	}
+	step := math.Pow(10, math.Floor(math.Log10(max-min)))
+	for _, m := range []float64{0.1, 0.2, 0.5, 1, 2} {
+		if (max-min)/(step*m) <= 10 {
+			step *= m
+			break
+		}
+	}
+	var t []plot.Tick
+	for v := math.Ceil(min/step) * step; v <= max+step*1e-9; v += step {
+		t = append(t, plot.Tick{Value: v, Label: num(math.Round(v/step) * step)})
+	}
+	return t
+}
+
 // num writes a tick value with at most three significant digits and no
 // exponent for everyday magnitudes.
 func num(v float64) string {
@@ -103,13 +126,13 @@ func (r *Report) plot(dir string) error {
 			xlabel: "n (A, B are n×n int8; C n×n int32)", ylabel: "time (ms, log)", logX: true, logY: true,
 			series: []string{"verify full", "verify sampled", "freivalds check", "recompute ours", "recompute onednn"},
 			labels: []string{"verify full-data bundle", "verify sampled bundle (s = 280)", "Freivalds check alone", "recompute: our int8 GEMM", "recompute: oneDNN int8 GEMM"},
-			scale:  1000},
+			scale:  1000, legendLeft: true},
 		{file: "bundle_size", title: "Matmul bundle size", xlabel: "n", ylabel: "bundle size (KiB, log)", logX: true, logY: true,
 			series: []string{"bundle bytes full", "bundle bytes s=280", "bundle bytes s=128", "bundle bytes s=32", "bundle bytes s=8"},
-			labels: []string{"full data", "sampled, s = 280 (default)", "sampled, s = 128", "sampled, s = 32", "sampled, s = 8"}, scale: 1.0 / 1024},
+			labels: []string{"full data", "sampled, s = 280 (default)", "sampled, s = 128", "sampled, s = 32", "sampled, s = 8"}, scale: 1.0 / 1024, legendLeft: true},
 		{file: "escape", title: "Escape a try: k wrong rows of 1024, s = 280 (theory vs measured ± 3σ)", xlabel: "rows wrong (k)", ylabel: "escape probability (log)",
 			logX: true, logY: true, series: []string{"escape theory", "escape measured"},
-			labels: []string{"theory C(n−k, s)/C(n, s)", "measured (beacon nonces), ± 3σ"}, styles: []style{theory, pointsOnly}, scale: 1},
+			labels: []string{"theory C(n−k, s)/C(n, s)", "measured (beacon nonces), ± 3σ"}, styles: []style{theory, pointsOnly}, scale: 1, legendLeft: true, legendBottom: true},
 		{file: "row_hashing", title: "Row hashing on one core: v1 SHA-256 vs v2 BLAKE3 per path", xlabel: "row bytes", ylabel: "GB/s (thread CPU time)", logX: true,
 			series: []string{"row hashing v2 blake3 avx512", "row hashing v2 blake3 avx2", "row hashing v1 sha256", "row hashing v2 blake3 go"},
 			labels: []string{"v2 BLAKE3, AVX-512 lanes", "v2 BLAKE3, AVX2 lanes", "v1 SHA-256 (crypto/sha256)", "v2 BLAKE3, pure Go lanes"}, scale: 1},
@@ -117,7 +140,7 @@ func (r *Report) plot(dir string) error {
 			series: []string{"overhead over our gemm", "overhead over onednn"},
 			labels: []string{"over our bare GEMM", "over oneDNN's bare GEMM"}, scale: 1},
 		{file: "succinct_prove", title: "Groth16 prove time vs samples (8×8×8 matmul unit)", xlabel: "samples per group", ylabel: "prove time (ms)", logX: true,
-			series: []string{"succinct prove"}, labels: []string{"prove (all cores)"}, scale: 1000, minPoints: 4},
+			series: []string{"succinct prove"}, labels: []string{"prove (all cores)"}, scale: 1000, minPoints: 4, legendLeft: true},
 	}
 	for _, f := range figs {
 		first := r.Series[f.series[0]]
@@ -135,9 +158,15 @@ func (r *Report) plot(dir string) error {
 		if f.logY {
 			p.Y.Scale = plot.LogScale{}
 			p.Y.Tick.Marker = logTicks{}
+		} else {
+			p.Y.Tick.Marker = linTicks{}
 		}
-		p.Legend.Top = true
-		p.Legend.Left = false
+		p.Legend.Top = !f.legendBottom
+		p.Legend.Left = f.legendLeft
+		p.Legend.XOffs = vg.Points(-6)
+		if f.legendLeft {
+			p.Legend.XOffs = vg.Points(12)
+		}
 		p.Title.Padding = vg.Points(8)
 		p.Add(plotter.NewGrid())
 		type drawn struct {
@@ -221,6 +250,15 @@ func (r *Report) plot(dir string) error {
 		}
 		for _, d := range legend {
 			p.Legend.Add(d.label, d.thumb...)
+		}
+		// Headroom above the data for the legend.
+		if !f.legendBottom {
+			if f.logY {
+				p.Y.Max *= math.Pow(p.Y.Max/p.Y.Min, 0.3)
+			} else {
+				p.Y.Min = min(p.Y.Min, 0)
+				p.Y.Max += 0.35 * (p.Y.Max - p.Y.Min)
+			}
 		}
 		for _, ext := range []string{"svg", "png"} {
 			name := f.file + "." + ext

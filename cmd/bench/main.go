@@ -5,7 +5,10 @@
 //
 // Usage:
 //
-//	bench [--quick] --out DIR
+//	bench [--quick] [--only SECTIONS] --out DIR
+//
+// --only runs the sections whose names contain one of the comma-separated
+// strings (for example --only commitment,training).
 //
 // --quick finishes in about two minutes on 2 cores; the full profile takes
 // much longer (it proves the default model's training step with Groth16,
@@ -23,6 +26,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	"github.com/consensys/gnark/logger"
@@ -33,7 +37,7 @@ import (
 func main() {
 	if mode := os.Getenv(bench.ChildEnv); mode != "" {
 		// A child of the row-hashing section (one lane kernel a process).
-		if err := bench.Child(mode == "quick"); err != nil {
+		if err := bench.Child(mode); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: error: %v\n", err)
 			os.Exit(1)
 		}
@@ -42,15 +46,20 @@ func main() {
 	logger.Disable()
 	quick := flag.Bool("quick", false, "the quick profile (about two minutes on 2 cores)")
 	out := flag.String("out", "", "output directory")
+	only := flag.String("only", "", "comma-separated: run only the sections whose names contain one of these")
 	flag.Parse()
 	if *out == "" || flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: bench [--quick] --out DIR")
+		fmt.Fprintln(os.Stderr, "usage: bench [--quick] [--only SECTIONS] --out DIR")
 		os.Exit(2)
+	}
+	var sections []string
+	if *only != "" {
+		sections = strings.Split(*only, ",")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	t0 := time.Now()
-	r, err := bench.Run(ctx, bench.Config{Quick: *quick, Out: *out, Progress: func(s string) {
+	r, err := bench.Run(ctx, bench.Config{Quick: *quick, Out: *out, Only: sections, Progress: func(s string) {
 		fmt.Fprintf(os.Stderr, "bench: %s (%.0f s since start)\n", s, time.Since(t0).Seconds())
 	}})
 	if err != nil {
