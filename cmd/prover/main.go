@@ -12,9 +12,9 @@
 //
 // train writes OUT/task.id (the task id in hex, which verifier verify --task
 // takes) and a bundle per step, OUT/step-NNNNNN.tpb. OUT must be new or
-// empty (a key made beforehand, OUT/miner.key, may be there): two runs in
-// one directory would be checked as one chain. --force replaces an earlier
-// run's bundles and task.id. In beacon mode the rows
+// hold no files but a key made beforehand (OUT/miner.key) and directories:
+// two runs in one directory would be checked as one chain. --force replaces
+// an earlier run's bundles and task.id. In beacon mode the rows
 // are sampled with a nonce issued after the step is committed: for every
 // step the prover publishes DIR/step-NNNNNN.commitment and waits for
 // DIR/step-NNNNNN.nonce (verifier beacon issues them for local use).

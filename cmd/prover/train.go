@@ -82,13 +82,15 @@ func (m modelFlags) config() (model.Config, error) {
 	return cfg, nil
 }
 
-// keyFiles are what --out may hold before a run without --force: a key
-// made beforehand with prover keygen --out OUT/miner.key.
+// keyFiles are the files --out may hold before a run without --force: a
+// key made beforehand with prover keygen --out OUT/miner.key.
 var keyFiles = map[string]bool{"miner.key": true, "miner.key.pub": true}
 
 // prepareOut makes sure dir holds no earlier run: bundles of two runs in one
-// directory would be checked as one chain, and fail. With force, the earlier
-// run's task.id and bundles are removed (the key stays).
+// directory would be checked as one chain, and fail. Besides the key files
+// it may hold directories only (make succinct-demo keeps its keys in
+// OUT/keys): the verifier reads the bundles at its top level. With force,
+// an earlier run's task.id and bundles are removed (the key stays).
 func prepareOut(dir string, force bool) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -101,7 +103,7 @@ func prepareOut(dir string, force bool) error {
 	removed := 0
 	for _, e := range entries {
 		n := e.Name()
-		if keyFiles[n] {
+		if keyFiles[n] || e.IsDir() {
 			continue
 		}
 		ext := filepath.Ext(n)
@@ -134,7 +136,7 @@ func trainCmd(ctx context.Context, args []string) error {
 	def := model.DefaultConfig()
 	fs := newFlags("train")
 	steps := fs.Int("steps", 300, "training steps to run and prove")
-	out := fs.String("out", "", "directory for the bundles (step-NNNNNN.tpb); it must be empty or new, unless --force")
+	out := fs.String("out", "", "directory for the bundles (step-NNNNNN.tpb); new, or holding only miner.key and directories, unless --force")
 	force := fs.Bool("force", false, "write into a non-empty --out, replacing an earlier run's bundles and task.id")
 	seed := fs.Uint64("seed", def.Seed, "seed of the initial weights and the batches")
 	mf := addModelFlags(fs, "")

@@ -193,9 +193,10 @@ func TestTrainOutDir(t *testing.T) {
 	require.Contains(t, out, "2 accepted, 0 rejected")
 	require.Contains(t, out, "steps 0..1 linked")
 
-	// A key made beforehand may be in --out.
+	// A key made beforehand may be in --out, and directories (keys from
+	// prover setup) too.
 	fresh := filepath.Join(t.TempDir(), "run")
-	require.NoError(t, os.MkdirAll(fresh, 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(fresh, "keys"), 0o755))
 	_, errOut, code = run(t, prover, "keygen", "--out", filepath.Join(fresh, "miner.key"))
 	require.Equal(t, 0, code, errOut)
 	_, errOut, code = run(t, prover, "train", "--out", fresh, "--steps", "1", "--layers", "8", "--batch", "4", "--samples", "1", "--backend", "auto")
