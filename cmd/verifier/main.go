@@ -32,13 +32,15 @@
 //
 // Succinct bundles (.tps) are checked against a verifying key from prover
 // setup: matmul.vk for matmul units, step.vk for training steps, which must
-// also chain.
+// also chain. Auto mode recognises them by their magic (a directory by its
+// *.tps files) and verifies them so; it refuses a mix of the two kinds.
 //
 // PATH is a bundle or a directory of bundles; the training steps of one task
 // are checked as a chain (each step extends the previous one). Bundles are
-// read one at a time: memory does not grow with their number. Exit codes: 0
-// every bundle accepted, 1 any rejected (the reasons on stderr), 2 usage or
-// I/O error.
+// read one at a time: memory does not grow with their number. Exit codes,
+// for every subcommand: 0 every bundle accepted (and -h), 1 any rejected
+// (the reasons on stderr), 2 a usage error (bad flag or value, a flag that
+// would be ignored, stray argument) or an I/O error.
 package main
 
 import (
@@ -145,12 +147,20 @@ type chainReport struct {
 }
 
 func hexKey(s string) ([]byte, error) {
-	if b, err := os.ReadFile(s); err == nil {
-		s = strings.TrimSpace(string(b))
+	what := fmt.Sprintf("%q", s)
+	if len(s) > 200 {
+		what = fmt.Sprintf("a value of %d characters", len(s))
+	}
+	// A file holds one hex value: read at most 1 KiB of it, so that a huge
+	// file costs nothing (and never lands in an error message).
+	if b, err := readBounded(s, 1<<10); err == nil {
+		s, what = string(b), s
+	} else if _, serr := os.Stat(s); serr == nil {
+		return nil, fmt.Errorf("%s: %v", s, err)
 	}
 	k, err := hex.DecodeString(strings.TrimSpace(s))
 	if err != nil {
-		return nil, fmt.Errorf("%q is neither a hex value nor a file holding one", s)
+		return nil, fmt.Errorf("%s is neither a hex value nor a file holding one", what)
 	}
 	return k, nil
 }
