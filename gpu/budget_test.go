@@ -191,3 +191,37 @@ func TestMissingSyncFails(t *testing.T) {
 		require.NoError(t, g.Close())
 	}
 }
+
+// TestQueuedSteps: steps queued back to back, with no read-back between
+// them, still each train on their own batch: a step's pinned staging buffer
+// is not refilled before the copies from it have run (the emulator runs
+// them only at a Sync, reading the buffer then).
+func TestQueuedSteps(t *testing.T) {
+	data := synth.Dataset(22)
+	cfg := model.DefaultConfig()
+	cfg.Layers, cfg.Batch, cfg.GradShifts = []int{16}, 8, nil
+	g := gpu.New(newEmu(t, 1<<28), "emu")
+	defer g.Close()
+	dt, err := gpu.NewTrainer(g, cfg, data)
+	require.NoError(t, err)
+	defer dt.Close()
+	ct, err := train.New(cfg, data, matmul.NewCPU())
+	require.NoError(t, err)
+	var rs []*gpu.Resident
+	for s := 0; s < 3; s++ {
+		r, err := dt.StepResident(context.Background())
+		require.NoError(t, err)
+		rs = append(rs, r)
+	}
+	for s, r := range rs {
+		tr, err := ct.Step(context.Background())
+		require.NoError(t, err)
+		x := tensor.NewInt8(tr.X.Rows, tr.X.Cols)
+		require.NoError(t, g.DownloadInt8(r.X, x))
+		require.Equal(t, tr.X.Data, x.Data, "step %d's batch on the device", s)
+		z := tensor.NewInt32(tr.Z[1].Rows, tr.Z[1].Cols)
+		require.NoError(t, g.DownloadInt32(r.Z[1], z))
+		require.Equal(t, tr.Z[1].Data, z.Data, "step %d's logits", s)
+		r.Release(g)
+	}
+}
