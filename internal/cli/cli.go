@@ -53,7 +53,10 @@ func (p *Progress) Set(done int, note string) {
 		if p.total > 0 {
 			fill = min(width, done*width/p.total)
 		}
-		fmt.Fprintf(p.w, "\r%s [%s%s] %d/%d %s, ETA %s %s\x1b[K", p.label, strings.Repeat("=", fill), strings.Repeat(" ", width-fill),
+		if note != "" {
+			note = ", " + note
+		}
+		fmt.Fprintf(p.w, "\r%s [%s%s] %d/%d %s, ETA %s%s\x1b[K", p.label, strings.Repeat("=", fill), strings.Repeat(" ", width-fill),
 			done, p.total, now.Sub(p.start).Round(time.Second), p.eta(now), note)
 		return
 	}
