@@ -128,6 +128,7 @@ func TestExitCodes(t *testing.T) {
 		{verifier, []string{"verify", "--any-task"}, 2, "no bundles given"},
 		{verifier, []string{"verify", "--any-task", t.TempDir()}, 2, "no bundles (*.tpb or *.tps) in"},
 		{verifier, []string{"verify", good}, 2, "no task pinned"},
+		{verifier, []string{"verify", good, "--any-task"}, 2, "flags go before the paths"},
 		{verifier, []string{"inspect"}, 2, "inspect takes one bundle file"},
 		{verifier, []string{"inspect", good, bad}, 2, "inspect takes one bundle file"},
 		{verifier, []string{"beacon"}, 2, "beacon needs --dir"},

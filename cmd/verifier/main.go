@@ -222,6 +222,11 @@ func verify(args []string) int {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, a := range fs.Args() {
+		if f, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); strings.HasPrefix(a, "-") && fs.Lookup(f) != nil {
+			return usageErr("%s after a bundle path: flags go before the paths", a)
+		}
+	}
 	if *maxBytes <= 0 || *maxBytes > bundle.MaxSize {
 		return usageErr("--max-bytes %d is out of range: want 1 to %d", *maxBytes, bundle.MaxSize)
 	}
