@@ -69,9 +69,17 @@ func ReadFile(path string, limit int) (*Bundle, int, error) {
 	if st.Size() > int64(limit) {
 		return nil, 0, fmt.Errorf("%w: %s is %d bytes, the limit is %d", ErrTooLarge, path, st.Size(), limit)
 	}
-	buf, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
-	if err != nil {
-		return nil, 0, err
+	if !st.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("%w: %s is not a regular file", ErrFormat, path)
+	}
+	// One buffer of the file's size: io.ReadAll would grow by doubling and
+	// hold up to twice the file at its peak.
+	buf := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, 0, fmt.Errorf("%s: %w (was it truncated while being read?)", path, err)
+	}
+	if n, _ := f.Read(make([]byte, 1)); n != 0 {
+		return nil, 0, fmt.Errorf("%w: %s grew while being read", ErrFormat, path)
 	}
 	b, err := Decode(buf, limit)
 	return b, len(buf), err

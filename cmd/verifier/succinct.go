@@ -20,6 +20,22 @@ import (
 	"github.com/seed46f70faa/trainproof/verifier"
 )
 
+// nonceFor returns the nonce issued for a beacon task's bundle, nil for a
+// Fiat–Shamir task.
+func nonceFor(s *snark.Succinct, nonces nonceBook) (*[32]byte, error) {
+	if s.Task.Mode != protocol.ModeBeacon {
+		return nil, nil
+	}
+	if nonces == nil {
+		return nil, fmt.Errorf("%w: a beacon task: pass the nonces issued for its steps with --nonces FILE", verifier.ErrStale)
+	}
+	is, ok := nonces[s.Step]
+	if !ok {
+		return nil, fmt.Errorf("%w: step %d is beacon-mode and no nonce was issued for it", verifier.ErrStale, s.Step)
+	}
+	return &is.nonce, nil
+}
+
 // verifySuccinct checks succinct bundles against a verifying key: matmul
 // units (matmul.vk) or training steps (step.vk), which must also chain.
 //
@@ -77,16 +93,9 @@ func verifySuccinct(vkPath string, asJSON bool, opt verifier.Options, dataRootHe
 				r := snark.FashionMNISTRoot()
 				root = &r
 			}
-			var n *[32]byte
-			if s.Task.Mode == protocol.ModeBeacon {
-				if nonces == nil {
-					return nil, fmt.Errorf("%w: a beacon task: pass the nonces issued for its steps with --nonces FILE", verifier.ErrStale)
-				}
-				is, ok := nonces[s.Step]
-				if !ok {
-					return nil, fmt.Errorf("%w: step %d is beacon-mode and no nonce was issued for it", verifier.ErrStale, s.Step)
-				}
-				n = &is.nonce
+			n, err := nonceFor(s, nonces)
+			if err != nil {
+				return nil, err
 			}
 			return snark.VerifyStep(s, shape, vk, *root, n)
 		}
@@ -95,17 +104,17 @@ func verifySuccinct(vkPath string, asJSON bool, opt verifier.Options, dataRootHe
 		if err != nil {
 			return fail("%v", err)
 		}
-		// The matmul circuit binds the operands, C and the miner, but not the
-		// task id, mode or nonce: a beacon unit would accept a Fiat–Shamir
-		// proof, so beacon units are refused; and a proof counts once per
-		// statement (operand roots, C root, miner), whatever its bytes, since
-		// a re-randomised Groth16 proof verifies too.
+		// The matmul circuit binds the operands, C, the miner, the task id
+		// (and so its mode) and the beacon's nonce. A product counts once
+		// per signer, whatever the proof's bytes (a re-randomised Groth16
+		// proof verifies too) and whichever task names it.
 		claimed := map[string]string{}
 		verifyOne = func(s *snark.Succinct) (*snark.StepStatement, error) {
-			if s.Task.Mode != protocol.ModeFiatShamir {
-				return nil, fmt.Errorf("%w: succinct matmul units have no beacon variant; a %v task cannot be checked succinctly", snark.ErrProof, s.Task.Mode)
+			n, err := nonceFor(s, nonces)
+			if err != nil {
+				return nil, err
 			}
-			if err := snark.VerifyMatMul(s, shape, vk); err != nil {
+			if err := snark.VerifyMatMulNonce(s, shape, vk, n); err != nil {
 				return nil, err
 			}
 			key := fmt.Sprintf("%x", s.PublicKey)
@@ -247,14 +256,14 @@ func readBounded(path string, limit int) ([]byte, error) {
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > int64(limit) {
-		return nil, fmt.Errorf("%s: %d bytes, more than the %d a succinct file may have", path, st.Size(), limit)
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d such a file may have", path, st.Size(), limit)
 	}
 	b, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
 	if err != nil {
 		return nil, err
 	}
 	if len(b) > limit {
-		return nil, fmt.Errorf("%s: more than the %d bytes a succinct file may have", path, limit)
+		return nil, fmt.Errorf("%s: more than the %d bytes such a file may have", path, limit)
 	}
 	return b, nil
 }
