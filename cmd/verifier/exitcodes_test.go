@@ -104,6 +104,8 @@ func TestExitCodes(t *testing.T) {
 		{prover, train("--pk", key), 2, "--pk is only meaningful with --succinct"},
 		{prover, train("--succinct"), 2, "--succinct needs --pk"},
 		{prover, train("--beacon-dir", dir), 2, "--beacon-dir is only meaningful with --mode beacon"},
+		{prover, train("--beacon-timeout", "1s"), 2, "--beacon-timeout is only meaningful with --mode beacon"},
+		{prover, train("--succinct", "--pk", key, "--json"), 2, "--json is not available with --succinct"},
 		{prover, train("--mode", "sometimes"), 2, `--mode "sometimes"`},
 		{prover, train("--backend", "tpu"), 2, `--backend "tpu"`},
 		{prover, train("stray"), 2, `unexpected argument "stray"`},
