@@ -21,18 +21,22 @@ import (
 
 // stepLaunches is the launch budget of one proven training step of an
 // L-layer model: 12L − 4 for the step itself (gpu.Trainer's doc comment
-// counts them) and, per committed matrix, one blake3_chunks and ⌈log₂ c⌉
-// blake3_parents launches, c = ⌈row bytes / 1024⌉. The default model
-// (784-256-128-10) has 23 committed matrices of one chunk a row: 32 + 23 =
-// 55 launches a step.
+// counts them); per committed matrix, one blake3_chunks and ⌈log₂ c⌉
+// blake3_parents launches, c = ⌈row bytes / 1024⌉; and one gather_rows per
+// opened matrix (M_l, DW_l, M_l': 3L). The default model (784-256-128-10)
+// has 23 committed matrices of one chunk a row and 9 opened ones: 32 + 23 +
+// 9 = 64 launches a step.
 func stepLaunches(plan *protocol.Plan, layers int) int {
 	n := 12*layers - 4
-	for _, m := range plan.Matrices {
+	for i, m := range plan.Matrices {
 		if !m.Committed() {
 			continue
 		}
 		c := max(1, (m.RowBytes()+commit.ChunkSize-1)/commit.ChunkSize)
 		n += 1 + bits.Len(uint(c-1)) // 1 + ⌈log₂ c⌉
+		if plan.Opened(i) {
+			n++
+		}
 	}
 	return n
 }
@@ -49,7 +53,9 @@ func stepLaunches(plan *protocol.Plan, layers int) int {
 //   - 2 host synchronisations (the leaves, needed for the roots and so for
 //     the sample; then the rows), each after exactly one device-to-host copy:
 //     one batched read-back per synchronisation;
-//   - 2 host-to-device copies (the batch and its labels, from pinned staging);
+//   - 3 host-to-device copies from pinned memory (the batch, its labels, the
+//     indexes of the opened rows);
+//   - one device-to-device copy per whole matrix (into the mailbox);
 //   - stepLaunches launches.
 //
 // The leaves and rows are checked against the CPU trainer's trace, so a
@@ -60,7 +66,7 @@ func TestStepBudget(t *testing.T) {
 	// A 300-wide layer gives M1, DW1, M1' rows of 1200 bytes: two chunks, so
 	// blake3_parents is in the budget too.
 	cfg.Layers, cfg.Batch, cfg.GradShifts = []int{300, 16}, 12, nil
-	dev := emu.New(1 << 30)
+	dev := newEmu(t, 1<<30)
 	defer dev.Close()
 	g := gpu.New(dev, "emu")
 	defer g.Close()
@@ -146,7 +152,14 @@ func TestStepBudget(t *testing.T) {
 		require.Zero(t, used.Alloc+used.Free+used.HostAlloc+used.HostFree, "allocations in the steady state: %v", used)
 		require.Equal(t, 2, used.Sync, "host synchronisations: %v", used)
 		require.Equal(t, used.Sync, used.DtoH, "one batched read-back per synchronisation: %v", used)
-		require.Equal(t, 2, used.HtoD, "uploads: %v", used)
+		require.Equal(t, 3, used.HtoD, "uploads: %v", used)
+		whole := 0
+		for _, ms := range plan.Matrices {
+			if ms.Committed() && ms.Whole {
+				whole++
+			}
+		}
+		require.Equal(t, whole, used.DtoD, "device-to-device copies: %v", used)
 		require.Equal(t, stepLaunches(plan, L), used.Launch, "launches: %v", used)
 	}
 }
@@ -161,7 +174,7 @@ func (noSync) Sync() error { return nil }
 // read-back buffers before the work has run; on the emulator they hold
 // poison, so the comparisons with the CPU that every kernel test makes fail.
 func TestMissingSyncFails(t *testing.T) {
-	dev := emu.New(1 << 24)
+	dev := newEmu(t, 1<<24)
 	defer dev.Close()
 	m := tensor.NewInt32(5, 300)
 	for i := range m.Data {

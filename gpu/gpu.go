@@ -148,21 +148,31 @@ func (p *pool) release() error {
 
 // mailbox is where batched read-backs gather: a device buffer that queued
 // copies and kernels fill, and a pinned host buffer it comes back to in one
-// copy. It grows (doubling) until it fits a step's read-backs, then stays.
+// copy; and the row indexes a gather reads, going up the other way. Each
+// grows (doubling) until it fits a step's read-backs, then stays.
 type mailbox struct {
-	dev  uintptr
-	host []byte
+	dev, idxDev   uintptr
+	host, idxHost []byte
 }
 
-func (g *Backend) mailbox(n int) error {
-	if n <= len(g.box.host) {
+// grow makes *dev and *host (a device buffer and its pinned twin) hold at
+// least n bytes.
+func (g *Backend) grow(dev *uintptr, host *[]byte, n int) error {
+	if n <= len(*host) {
 		return nil
 	}
-	if err := g.freeMailbox(); err != nil {
-		return err
+	if *host != nil {
+		err := g.dev.Free(*dev)
+		if e := g.dev.HostFree(*host); err == nil {
+			err = e
+		}
+		*dev, *host = 0, nil
+		if err != nil {
+			return err
+		}
 	}
-	n = max(n, 2*len(g.box.host), 4096)
-	p, err := g.pool.dev.Alloc(n)
+	n = max(n, 2*len(*host), 4096)
+	p, err := g.dev.Alloc(n)
 	if err != nil {
 		return err
 	}
@@ -171,17 +181,27 @@ func (g *Backend) mailbox(n int) error {
 		g.dev.Free(p)
 		return err
 	}
-	g.box = mailbox{dev: p, host: h}
+	*dev, *host = p, h
 	return nil
 }
 
+func (g *Backend) mailbox(n int) error { return g.grow(&g.box.dev, &g.box.host, n) }
+
 func (g *Backend) freeMailbox() error {
-	if g.box.host == nil {
-		return nil
-	}
-	err := g.dev.Free(g.box.dev)
-	if e := g.dev.HostFree(g.box.host); err == nil {
-		err = e
+	var err error
+	for _, b := range []struct {
+		dev  uintptr
+		host []byte
+	}{{g.box.dev, g.box.host}, {g.box.idxDev, g.box.idxHost}} {
+		if b.host == nil {
+			continue
+		}
+		if e := g.dev.Free(b.dev); err == nil {
+			err = e
+		}
+		if e := g.dev.HostFree(b.host); err == nil {
+			err = e
+		}
 	}
 	g.box = mailbox{}
 	return err
@@ -296,10 +316,12 @@ type RowsRead struct {
 }
 
 // ReadRowsBatch reads rows of many buffers (a bundle's opened rows and whole
-// matrices) in one read-back: device-to-device copies gather them in the
-// mailbox, one copy brings the mailbox back, one Sync waits for it.
+// matrices) in one read-back: runs of consecutive rows are copied to the
+// mailbox on the device, scattered rows gathered there by gather_rows (their
+// indexes go up in one copy), one copy brings the mailbox back, one Sync
+// waits for it.
 func (g *Backend) ReadRowsBatch(reads []RowsRead) error {
-	total := 0
+	total, nidx := 0, 0
 	for _, r := range reads {
 		x, err := g.get(r.Buf)
 		if err != nil {
@@ -314,6 +336,9 @@ func (g *Backend) ReadRowsBatch(reads []RowsRead) error {
 				return fmt.Errorf("%w: row %d of %d", matmul.ErrShape, i, x.rows)
 			}
 		}
+		if !consecutive(r.Rows) {
+			nidx += len(r.Rows)
+		}
 		total += len(r.Dst)
 	}
 	if total == 0 {
@@ -322,21 +347,43 @@ func (g *Backend) ReadRowsBatch(reads []RowsRead) error {
 	if err := g.mailbox(total); err != nil {
 		return err
 	}
-	off := 0
+	if nidx > 0 {
+		if err := g.grow(&g.box.idxDev, &g.box.idxHost, 8*nidx); err != nil {
+			return err
+		}
+		k := 0
+		for _, r := range reads {
+			if !consecutive(r.Rows) {
+				for _, i := range r.Rows {
+					binary.LittleEndian.PutUint64(g.box.idxHost[8*k:], uint64(i))
+					k++
+				}
+			}
+		}
+		if err := g.dev.CopyHtoD(g.box.idxDev, g.box.idxHost[:8*nidx]); err != nil {
+			return err
+		}
+	}
+	off, k := 0, 0
 	for _, r := range reads {
+		if len(r.Rows) == 0 {
+			continue
+		}
 		x, _ := g.get(r.Buf)
 		w := x.cols * x.kind.Size()
-		for k := 0; k < len(r.Rows); {
-			n := 1 // a run of consecutive rows is one copy
-			for k+n < len(r.Rows) && r.Rows[k+n] == r.Rows[k]+n {
-				n++
-			}
-			if err := g.dev.CopyDtoD(g.box.dev+uintptr(off), x.ptr+uintptr(r.Rows[k]*w), n*w); err != nil {
+		n := len(r.Rows) * w
+		if consecutive(r.Rows) {
+			if err := g.dev.CopyDtoD(g.box.dev+uintptr(off), x.ptr+uintptr(r.Rows[0]*w), n); err != nil {
 				return err
 			}
-			off += n * w
-			k += n
+		} else {
+			if err := g.dev.Launch("gather_rows", [3]int{min(cdiv(n, 256), 1024), 1, 1}, [3]int{256, 1, 1}, 0,
+				uint64(x.ptr), uint64(w), uint64(g.box.idxDev+uintptr(8*k)), uint64(len(r.Rows)), uint64(g.box.dev+uintptr(off))); err != nil {
+				return err
+			}
+			k += len(r.Rows)
 		}
+		off += n
 	}
 	if err := g.dev.CopyDtoH(g.box.host[:total], g.box.dev); err != nil {
 		return err
@@ -349,6 +396,16 @@ func (g *Backend) ReadRowsBatch(reads []RowsRead) error {
 		off += copy(r.Dst, g.box.host[off:])
 	}
 	return nil
+}
+
+// consecutive reports whether rows are i, i+1, …: one copy reads them.
+func consecutive(rows []int) bool {
+	for k := 1; k < len(rows); k++ {
+		if rows[k] != rows[0]+k {
+			return false
+		}
+	}
+	return true
 }
 
 func (g *Backend) Free(b matmul.Buffer) error {

@@ -147,7 +147,7 @@ func TestNoLeaks(t *testing.T) {
 }
 
 func TestOutOfMemory(t *testing.T) {
-	dev := emu.New(1 << 20)
+	dev := newEmu(t, 1<<20)
 	defer dev.Close()
 	g := gpu.New(dev, "emu")
 	_, err := g.Alloc(tensor.KindInt32, 1024, 1024)
@@ -208,7 +208,7 @@ func BenchmarkGEMM(b *testing.B) {
 }
 
 func TestReadRows(t *testing.T) {
-	dev := emu.New(1 << 24)
+	dev := newEmu(t, 1<<24)
 	defer dev.Close()
 	g := gpu.New(dev, "emu")
 	defer g.Close()
@@ -312,6 +312,56 @@ func TestFillEqualsPattern(t *testing.T) {
 				}
 				require.NoError(t, d.dev.Free(p))
 			}
+		})
+	}
+}
+
+// TestReadRowsBatch: one batched read-back of whole matrices (copied),
+// runs of rows (copied) and scattered rows (gathered by gather_rows, rows
+// repeated and out of order) from int8 and int32 buffers of odd widths.
+func TestReadRowsBatch(t *testing.T) {
+	for _, d := range devices(t) {
+		t.Run(d.name, func(t *testing.T) {
+			g := gpu.New(d.dev, d.name)
+			defer g.Close()
+			rng := rand.New(rand.NewPCG(5, 5))
+			m8 := randInt8(rng, 37, 13)
+			m32 := tensor.NewInt32(20, 7)
+			for i := range m32.Data {
+				m32.Data[i] = int32(rng.Uint32())
+			}
+			b8, err := g.UploadInt8(m8)
+			require.NoError(t, err)
+			b32, err := g.UploadInt32(m32)
+			require.NoError(t, err)
+			all := make([]int, m8.Rows)
+			for i := range all {
+				all[i] = i
+			}
+			reqs := []struct {
+				b    matmul.Buffer
+				rows []int
+			}{{b8, all}, {b32, []int{19, 0, 7, 7, 3}}, {b8, []int{36}}, {b32, []int{3, 4, 5}}, {b8, []int{5, 2, 30, 1}}}
+			var reads []gpu.RowsRead
+			var want [][]byte
+			for _, q := range reqs {
+				var w []byte
+				for _, i := range q.rows {
+					if q.b == b8 {
+						w = tensor.Int8Bytes(w, m8.Row(i))
+					} else {
+						w = tensor.Int32Bytes(w, m32.Row(i))
+					}
+				}
+				want = append(want, w)
+				reads = append(reads, gpu.RowsRead{Buf: q.b, Rows: q.rows, Dst: make([]byte, len(w))})
+			}
+			require.NoError(t, g.ReadRowsBatch(reads))
+			for k := range reads {
+				require.Equal(t, want[k], reads[k].Dst, "read %d", k)
+			}
+			require.NoError(t, g.Free(b8))
+			require.NoError(t, g.Free(b32))
 		})
 	}
 }

@@ -21,7 +21,8 @@ import (
 // view_rows, three per product (two pack_s8 and one GEMM) for L forward,
 // L − 1 backward and L update products, L − 1 act_rows, L − 1 back_act_rows
 // and one loss_grad_rows. Its two uploads (the batch and its labels) go
-// from pinned staging. TestStepBudget holds it to that.
+// from pinned staging. TestStepBudget holds it, and the prover's batched
+// read-backs after it, to that.
 type Trainer struct {
 	g    *Backend
 	cfg  model.Config

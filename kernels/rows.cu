@@ -104,3 +104,16 @@ KERNEL void gemm_s8_tc_update(const int8_t* A, const int8_t* Bt, int32_t* C, lon
     m_out[at] = update_one(m_in[at], v, lr_shift, decay_shift, lim);
   });
 }
+
+// gather_rows copies rows idx[0], …, idx[n−1] of a matrix (row_bytes bytes
+// each, row-major) one after another into dst: a bundle's opened rows of one
+// matrix, gathered on the device so that they come back in the step's one
+// read-back instead of a copy each. One thread a byte, grid-stride.
+KERNEL void gather_rows(const unsigned char* src, long long row_bytes, const long long* idx, long long n,
+                        unsigned char* dst) {
+  long long total = n * row_bytes;
+  for (long long i = (long long)BID_X * BDIM_X + TID_X; i < total; i += (long long)GDIM_X * BDIM_X) {
+    long long k = i / row_bytes;
+    dst[i] = src[idx[k] * row_bytes + (i - k * row_bytes)];
+  }
+}

@@ -73,6 +73,10 @@ void t_back_act_rows(const uint64_t* a) {
   back_act_rows(arg<const int32_t*>(a[0]), arg<const int32_t*>(a[1]), arg<long long>(a[2]), arg<long long>(a[3]),
                 arg<long long>(a[4]), arg<int8_t*>(a[5]));
 }
+void t_gather_rows(const uint64_t* a) {
+  gather_rows(arg<const unsigned char*>(a[0]), arg<long long>(a[1]), arg<const long long*>(a[2]), arg<long long>(a[3]),
+              arg<unsigned char*>(a[4]));
+}
 void t_kat_mma(const uint64_t* a) {
   kat_mma(arg<const int8_t*>(a[0]), arg<const int8_t*>(a[1]), arg<int32_t*>(a[2]), arg<int32_t*>(a[3]));
 }
@@ -106,6 +110,7 @@ const Entry kernels[] = {
     {"loss_grad_rows", 6, t_loss_grad_rows},
     {"back_act_rows", 6, t_back_act_rows},
     {"gemm_s8_tc_update", 11, t_gemm_s8_tc_update},
+    {"gather_rows", 5, t_gather_rows},
     // The emulator's own tests (kernels/emu/selftest.cu).
     {"kat_mma", 4, t_kat_mma, true},
     {"kat_shfl", 1, t_kat_shfl, true},
