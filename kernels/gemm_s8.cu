@@ -18,7 +18,7 @@ KERNEL void pack_s8(const int8_t* src, long long rows, long long cols, long long
   }
 }
 
-// fill_u8 sets n bytes to v (the backend poisons reused buffers with it).
+// fill_u8 sets n bytes to v.
 KERNEL void fill_u8(unsigned char* dst, long long n, long long v) {
   for (long long i = (long long)BID_X * BDIM_X + TID_X; i < n; i += (long long)GDIM_X * BDIM_X) dst[i] = (unsigned char)v;
 }

@@ -330,6 +330,11 @@ func (d *Device) Free(p uintptr) error {
 	if !ok {
 		return fmt.Errorf("cuda: free of %#x, which is not an allocation", p)
 	}
+	// Queued work may still use the memory: wait for the stream (package gpu
+	// frees only outside the steady state).
+	if err := d.Sync(); err != nil {
+		return err
+	}
 	return check("cuMemFree", C.tp_free(d.ctx, C.CUdeviceptr(p)))
 }
 
@@ -345,6 +350,9 @@ func (d *Device) HostAlloc(n int) ([]byte, error) {
 
 // HostFree releases memory from HostAlloc.
 func (d *Device) HostFree(b []byte) error {
+	if err := d.Sync(); err != nil { // copies from or to it may be queued
+		return err
+	}
 	return check("cuMemFreeHost", C.tp_host_free(d.ctx, unsafe.Pointer(&b[0])))
 }
 
