@@ -31,20 +31,20 @@ func TestFlippedChunkByte(t *testing.T) {
 		for _, at := range []int{0, 1023, 1024, 2047, 2048, 2559} {
 			for _, row := range []int{0, 1} {
 				bad, _ := prove(t, st, variant, key, [32]byte{})
-				var check string
+				var reason verifier.Reason
 				if variant == bundle.Sampled {
 					bad.Open[plan.MatC][row].Data[at] ^= 0x10
-					check = "merkle opening"
+					reason = verifier.ReasonOpening
 				} else {
 					bad.Data[plan.MatC][row*rowBytes+at] ^= 0x10
-					check = "matrix root"
+					reason = verifier.ReasonRoot
 				}
 				enc, err := bundle.Encode(bad, key)
 				require.NoError(t, err)
 				dec, err := bundle.Decode(enc, 0)
 				require.NoError(t, err)
 				_, err = verifier.Verify(dec, verifier.Options{AnyTask: true})
-				requireCheck(t, err, "C", check)
+				requireCheck(t, err, "C", reason)
 			}
 		}
 	}

@@ -178,7 +178,7 @@ func Verify(b *bundle.Bundle, opt Options) (*Result, error) {
 		}
 		for l, m := range plan.M {
 			if b.Roots[m] != init[l] {
-				return nil, v.fail(m, -1, "", "initial weights root (from the task seed)")
+				return nil, v.fail(ReasonInitWeights, m, -1, "", "initial weights root (from the task seed)")
 			}
 		}
 	}
@@ -281,12 +281,12 @@ type checker struct {
 	pos    []map[int]int // sampled variant: row → position in the group's openings
 }
 
-func (v *checker) fail(matrix int, row int, product, check string) error {
+func (v *checker) fail(reason Reason, matrix int, row int, product, check string) error {
 	name := ""
 	if matrix >= 0 {
 		name = v.plan.Matrices[matrix].Name
 	}
-	return &CheckError{Step: v.step, Matrix: name, Row: row, Product: product, Check: check}
+	return &CheckError{Step: v.step, Reason: reason, Matrix: name, Row: row, Product: product, Check: check}
 }
 
 func (v *checker) index(sampled [][]int) {
@@ -485,7 +485,7 @@ func (v *checker) checkProducts() error {
 				return v.dot(p.A.Matrix, i, q, sc)
 			}()
 			if v.dot(p.C, i, r, sc) != want {
-				return v.fail(p.C, i, p.Name, "freivalds identity C·r = op(A)·(op(B)·r)")
+				return v.fail(ReasonProduct, p.C, i, p.Name, "freivalds identity C·r = op(A)·(op(B)·r)")
 			}
 			return nil
 		}, width); err != nil {
@@ -511,7 +511,7 @@ func (v *checker) checkLeft(p protocol.ProductSpec, r []field.Elem, width int) e
 	}
 	return eachRow(allRows(v.plan.Matrices[p.B.Matrix].Rows), func(j int, sc []int32) error {
 		if v.dot(p.B.Matrix, j, u, sc) != c[j] {
-			return v.fail(p.C, -1, p.Name, fmt.Sprintf("freivalds identity rᵀC = (rᵀA)·Bᵀ at column %d", j))
+			return v.fail(ReasonProduct, p.C, -1, p.Name, fmt.Sprintf("freivalds identity rᵀC = (rᵀA)·Bᵀ at column %d", j))
 		}
 		return nil
 	}, width)
@@ -529,7 +529,7 @@ func (v *checker) checkOpenings(sampled [][]int) error {
 			o := v.b.Open[m][k]
 			leaf := h.Sum(o.Data)
 			if err := commit.Verify(v.b.Roots[m], leaf, i, ms.Rows, o.Path); err != nil {
-				return v.fail(m, i, "", "merkle opening")
+				return v.fail(ReasonOpening, m, i, "", "merkle opening")
 			}
 		}
 	}
@@ -557,7 +557,7 @@ func (v *checker) checkWholeRoots() error {
 			return err
 		}
 		if root != v.b.Roots[m] {
-			return v.fail(m, -1, "", "matrix root")
+			return v.fail(ReasonRoot, m, -1, "", "matrix root")
 		}
 	}
 	return nil
@@ -578,12 +578,12 @@ func (v *checker) checkTrainRows() error {
 		idx := cfg.SampleIndex(v.step, i)
 		leaf := protocol.DatasetLeaf(idx, ex.Label, ex.Image)
 		if err := commit.Verify(p.Task.DatasetRoot, leaf, idx, model.TrainExamples, ex.Path); err != nil {
-			return v.fail(p.X, i, "", fmt.Sprintf("training example %d opening", idx))
+			return v.fail(ReasonExample, p.X, i, "", fmt.Sprintf("training example %d opening", idx))
 		}
 		x := make([]int8, d[0])
 		cfg.InputRow(ex.Image, x)
 		if !slices.Equal(x, v.int8Row(p.X, i)) {
-			return v.fail(p.X, i, "", fmt.Sprintf("input row = training example %d", idx))
+			return v.fail(ReasonInput, p.X, i, "", fmt.Sprintf("input row = training example %d", idx))
 		}
 		z := make([]int32, width)
 		z2 := make([]int32, width)
@@ -592,20 +592,20 @@ func (v *checker) checkTrainRows() error {
 			zr := v.int32Row(p.Z[l-1], i, z)
 			cfg.ActRow(l, zr, out[:d[l]])
 			if !slices.Equal(out[:d[l]], v.int8Row(p.A[l-1], i)) {
-				return v.fail(p.A[l-1], i, "", fmt.Sprintf("activation A%d = act(Z%d)", l, l))
+				return v.fail(ReasonActivation, p.A[l-1], i, "", fmt.Sprintf("activation A%d = act(Z%d)", l, l))
 			}
 		}
 		zr := v.int32Row(p.Z[L-1], i, z)
 		cfg.LossGradRow(zr, ex.Label, out[:d[L]])
 		if !slices.Equal(out[:d[L]], v.int8Row(p.G[L-1], i)) {
-			return v.fail(p.G[L-1], i, "", fmt.Sprintf("loss gradient G%d", L))
+			return v.fail(ReasonLossGradient, p.G[L-1], i, "", fmt.Sprintf("loss gradient G%d", L))
 		}
 		for l := 1; l < L; l++ {
 			dr := v.int32Row(p.D[l-1], i, z)
 			zr := v.int32Row(p.Z[l-1], i, z2)
 			cfg.BackActRow(l, dr, zr, out[:d[l]])
 			if !slices.Equal(out[:d[l]], v.int8Row(p.G[l-1], i)) {
-				return v.fail(p.G[l-1], i, "", fmt.Sprintf("gradient G%d = backact(D%d, Z%d)", l, l, l))
+				return v.fail(ReasonGradient, p.G[l-1], i, "", fmt.Sprintf("gradient G%d = backact(D%d, Z%d)", l, l, l))
 			}
 		}
 		return nil
@@ -619,13 +619,13 @@ func (v *checker) checkTrainRows() error {
 			view := make([]int8, d[l])
 			cfg.ViewRow(m, view)
 			if !slices.Equal(view, v.int8Row(p.W[l-1], j)) {
-				return v.fail(p.W[l-1], j, "", fmt.Sprintf("weight view W%d = view(M%d)", l, l))
+				return v.fail(ReasonView, p.W[l-1], j, "", fmt.Sprintf("weight view W%d = view(M%d)", l, l))
 			}
 			dw := slices.Clone(v.int32Row(p.DW[l-1], j, sc))
 			want := make([]int32, d[l])
 			cfg.UpdateRow(l, v.step, m, dw, want)
 			if !slices.Equal(want, v.int32Row(p.MNext[l-1], j, sc)) {
-				return v.fail(p.MNext[l-1], j, "", fmt.Sprintf("weight update M%d' = update(M%d, DW%d)", l, l, l))
+				return v.fail(ReasonUpdate, p.MNext[l-1], j, "", fmt.Sprintf("weight update M%d' = update(M%d, DW%d)", l, l, l))
 			}
 			return nil
 		}, width); err != nil {

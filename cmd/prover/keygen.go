@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/seed46f70faa/trainproof/internal/cli"
+	"github.com/seed46f70faa/trainproof/prover"
 )
 
 func keygenCmd(args []string) error {
@@ -16,7 +17,7 @@ func keygenCmd(args []string) error {
 	if *out == "" {
 		return cli.Usagef("keygen needs --out KEY")
 	}
-	pub, err := cli.GenerateKey(*out)
+	pub, err := prover.GenerateKey(*out)
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,7 @@ import (
 	"github.com/seed46f70faa/trainproof/gpu"
 	"github.com/seed46f70faa/trainproof/internal/cli"
 	"github.com/seed46f70faa/trainproof/matmul"
+	"github.com/seed46f70faa/trainproof/prover"
 )
 
 const name = "prover"
@@ -142,12 +143,12 @@ func loadKey(path, dir string) (ed25519.PrivateKey, error) {
 	if path == "" {
 		path = filepath.Join(dir, "miner.key")
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			if _, err := cli.GenerateKey(path); err != nil {
+			if _, err := prover.GenerateKey(path); err != nil {
 				return nil, err
 			}
 		}
 	}
-	key, legacy, err := cli.ReadKey(path)
+	key, legacy, err := prover.ReadKeyFile(path)
 	if err != nil {
 		return nil, cli.Usage(err)
 	}
