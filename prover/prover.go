@@ -54,6 +54,9 @@ func (s *Step) rowBytes(dst []byte, m, i int) ([]byte, error) {
 	case x.I32 != nil:
 		return tensor.Int32Bytes(dst, x.I32.Row(i)), nil
 	}
+	if row, ok := s.fetched[m][i]; ok {
+		return append(dst, row...), nil
+	}
 	_, _, cols := x.shape()
 	w := cols * x.Buf.Kind().Size()
 	n := len(dst)
@@ -77,6 +80,9 @@ type Step struct {
 	// Keep marks resident matrices that Release must not free (a trainer's
 	// next weights).
 	Keep map[int]bool
+	// fetched holds resident rows read back in Finish's one batch, by
+	// matrix and row.
+	fetched map[int]map[int][]byte
 }
 
 // Release frees the step's backend-resident matrices (those it owns: see
@@ -132,6 +138,9 @@ func Commit(ctx context.Context, s *Step, signer ed25519.PublicKey) (*Pending, e
 		}
 	}
 	pd := &Pending{step: s, plan: plan, taskID: s.Task.ID(), signer: signer}
+	if err := s.hashResident(ctx, plan, pd.taskID); err != nil {
+		return nil, err
+	}
 	cpu := matmul.NewCPU()
 	for i := range plan.Matrices {
 		if err := ctx.Err(); err != nil {
@@ -164,6 +173,87 @@ func Commit(ctx context.Context, s *Step, signer ed25519.PublicKey) (*Pending, e
 	return pd, nil
 }
 
+// hashResident hashes every committed device-resident matrix in one batch
+// (gpu.Backend.HashRowsBatch: one read-back, one sync) into s.Leaves.
+func (s *Step) hashResident(ctx context.Context, plan *protocol.Plan, taskID commit.Hash) error {
+	hb, ok := s.Backend.(interface {
+		HashRowsBatch(context.Context, []gpu.HashJob) error
+	})
+	if !ok {
+		return nil
+	}
+	var jobs []gpu.HashJob
+	var which []int
+	for i, ms := range plan.Matrices {
+		if ms.Committed() && s.Leaves[i] == nil && s.Matrices[i].Buf != nil {
+			jobs = append(jobs, gpu.HashJob{Buf: s.Matrices[i].Buf, Key: plan.RowKey(taskID, s.Step, i), Out: make([]commit.Hash, ms.Rows)})
+			which = append(which, i)
+		}
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	if err := hb.HashRowsBatch(ctx, jobs); err != nil {
+		return err
+	}
+	if s.Leaves == nil {
+		s.Leaves = map[int][]commit.Hash{}
+	}
+	for k, i := range which {
+		s.Leaves[i] = jobs[k].Out
+	}
+	return nil
+}
+
+// fetchResident reads every device-resident row Finish needs (whole
+// matrices and opened rows) in one batch (gpu.Backend.ReadRowsBatch: one
+// read-back, one sync) into s.fetched.
+func (s *Step) fetchResident(plan *protocol.Plan, variant bundle.Variant, sampled [][]int) error {
+	rb, ok := s.Backend.(interface {
+		ReadRowsBatch([]gpu.RowsRead) error
+	})
+	if !ok {
+		return nil
+	}
+	var reads []gpu.RowsRead
+	var which []int
+	for m, ms := range plan.Matrices {
+		if !ms.Committed() || s.Matrices[m].Buf == nil {
+			continue
+		}
+		var rows []int
+		switch {
+		case variant == bundle.Full || ms.Whole:
+			rows = make([]int, ms.Rows)
+			for i := range rows {
+				rows[i] = i
+			}
+		case variant == bundle.Sampled && plan.Opened(m):
+			rows = sampled[ms.Group]
+		default:
+			continue
+		}
+		reads = append(reads, gpu.RowsRead{Buf: s.Matrices[m].Buf, Rows: rows, Dst: make([]byte, len(rows)*ms.RowBytes())})
+		which = append(which, m)
+	}
+	if len(reads) == 0 {
+		return nil
+	}
+	if err := rb.ReadRowsBatch(reads); err != nil {
+		return err
+	}
+	s.fetched = map[int]map[int][]byte{}
+	for k, m := range which {
+		w := plan.Matrices[m].RowBytes()
+		rows := map[int][]byte{}
+		for q, i := range reads[k].Rows {
+			rows[i] = reads[k].Dst[q*w : (q+1)*w]
+		}
+		s.fetched[m] = rows
+	}
+	return nil
+}
+
 // on returns the backend and buffer holding matrix i: its own backend for a
 // resident matrix, the CPU for a host one.
 func (s *Step) on(cpu *matmul.CPU, i int) (matmul.Backend, matmul.Buffer) {
@@ -191,6 +281,9 @@ func (pd *Pending) Finish(variant bundle.Variant, nonce [32]byte, key ed25519.Pr
 	sampled := plan.SampledRows(pd.sess.SampleSeed(nonce))
 	if variant != bundle.Sampled && variant != bundle.Full {
 		return nil, nil, fmt.Errorf("prover: unknown variant %v", variant)
+	}
+	if err := s.fetchResident(plan, variant, sampled); err != nil {
+		return nil, nil, err
 	}
 	b.Data = make([][]byte, len(plan.Matrices))
 	for m, ms := range plan.Matrices {
@@ -233,7 +326,7 @@ func (s *Step) allRows(m int) ([]byte, error) {
 	_, rows, cols := s.Matrices[m].shape()
 	kind, _, _ := s.Matrices[m].shape()
 	n := cols * kind.Size()
-	if x := s.Matrices[m]; x.Buf != nil {
+	if x := s.Matrices[m]; x.Buf != nil && s.fetched[m] == nil {
 		all := make([]int, rows)
 		for i := range all {
 			all[i] = i

@@ -153,7 +153,17 @@ func TestResidentTrainingOnEmulatedGPU(t *testing.T) {
 	_, key, _ := ed25519.GenerateKey(nil)
 	root := tr.Task.DatasetRoot
 	chain := verifier.NewChain()
+	last := dev.Calls()
 	err = tr.Run(context.Background(), prover.TrainOptions{Steps: 3, Key: key, Progress: func(r prover.StepReport) {
+		// A proven step waits for the device twice (the leaves, then the
+		// opened rows), one batched read-back each.
+		used := dev.Calls().Sub(last)
+		last = dev.Calls()
+		require.Equal(t, 2, used.Sync, "step %d: %v", r.Step, used)
+		require.Equal(t, 2, used.DtoH, "step %d: %v", r.Step, used)
+		if r.Step > 1 {
+			require.Zero(t, used.Alloc+used.Free+used.HostAlloc+used.HostFree, "step %d: %v", r.Step, used)
+		}
 		b, err := bundle.Decode(r.Bundle, 0)
 		require.NoError(t, err)
 		res, err := verifier.Verify(b, verifier.Options{AnyTask: true, DatasetRoot: &root})
