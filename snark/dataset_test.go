@@ -18,7 +18,7 @@ func TestFashionMNISTRoot(t *testing.T) {
 	}
 	tree, err := snark.NewDataTree(train)
 	require.NoError(t, err)
-	want := snark.FashionMNISTRoot()
+	want := snark.FashionMNISTPoseidon2Root()
 	got := tree.Root()
 	require.True(t, want.Equal(&got), "root %x", got.Bytes())
 }

@@ -35,6 +35,9 @@ func beaconCmd(args []string) int {
 	steps := fs.Int("steps", 0, "stop once this many steps have their nonce (0: run until --timeout or interrupted)")
 	timeout := fs.Duration("timeout", 0, "stop after this long (0: no limit); stopping before --steps is an error")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if *dir == "" || *path == "" || fs.NArg() != 0 || *steps < 0 || *timeout < 0 {

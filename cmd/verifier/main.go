@@ -44,7 +44,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
@@ -58,14 +57,12 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/consensys/gnark/logger"
 
 	"github.com/seed46f70faa/trainproof/bundle"
 	"github.com/seed46f70faa/trainproof/commit"
 	"github.com/seed46f70faa/trainproof/internal/cli"
-	"github.com/seed46f70faa/trainproof/protocol"
 	"github.com/seed46f70faa/trainproof/snark"
 	"github.com/seed46f70faa/trainproof/verifier"
 )
@@ -104,10 +101,6 @@ func dispatch(args []string) error {
 	case "verify":
 		return cli.Exit(verify(args[1:]))
 	case "beacon":
-		if cli.HelpRequested(args[1:]) {
-			beaconCmd([]string{"-h"}) // prints its flags
-			return nil
-		}
 		return cli.Exit(beaconCmd(args[1:]))
 	case "inspect":
 		return inspect(args[1:])
@@ -305,74 +298,35 @@ func verify(args []string) int {
 		return usageErr("no bundles (*.tpb or *.tps) in %s", strings.Join(fs.Args(), ", "))
 	}
 
-	// First pass: headers only, to check the steps of a task in order.
-	type entry struct {
-		path string
-		id   commit.Hash
-		step uint64
+	// The library's policy (verifier.Ledger): headers first, to check the
+	// steps of a task in order, then one bundle in memory at a time; only
+	// its result is kept.
+	var cps []verifier.Checkpoint
+	if cp != nil {
+		cps = append(cps, *cp)
 	}
-	var entries []entry
+	ledger := verifier.NewLedger(opt, cps...)
 	var results []result
 	code := 0
-	for _, p := range paths {
-		task, step, err := bundle.ReadHeader(p)
-		if err != nil {
-			if isIOError(err) {
-				return usageErr("%v", err)
-			}
-			results = append(results, result{Path: p, Error: err.Error()})
+	err = verifier.VerifyFiles(ledger, paths, *maxBytes, func(f verifier.FileResult) {
+		r := result{Path: f.Path, Bytes: f.Bytes, Step: f.Step, Seconds: f.Elapsed.Seconds()}
+		if f.Work != 0 {
+			r.Work = f.Work.String()
+		}
+		if f.Err != nil {
+			r.Error = f.Err.Error()
 			code = 1
-			continue
-		}
-		entries = append(entries, entry{p, task.ID(), step})
-	}
-	sort.SliceStable(entries, func(i, j int) bool {
-		if c := bytes.Compare(entries[i].id[:], entries[j].id[:]); c != 0 {
-			return c < 0
-		}
-		return entries[i].step < entries[j].step
-	})
-
-	// Second pass: one bundle in memory at a time; only its result is kept.
-	type chain struct {
-		*verifier.Chain
-		first uint64
-	}
-	chains := map[commit.Hash]*chain{}
-	seen := map[commit.Hash]bool{}
-	for _, e := range entries {
-		r, err := verifyFile(e.path, *maxBytes, opt, func(res *verifier.Result) error {
-			if res.Work != protocol.WorkTrain {
-				if seen[res.StepRoot] {
-					return fmt.Errorf("%w: work unit %x was already accepted", verifier.ErrReplay, res.StepRoot[:8])
-				}
-				seen[res.StepRoot] = true
-				return nil
-			}
-			c := chains[res.TaskID]
-			if c == nil {
-				c = &chain{Chain: verifier.NewChain()}
-				if cp != nil && cp.TaskID == res.TaskID {
-					c = &chain{Chain: verifier.NewChainFrom(*cp), first: cp.Step}
-				}
-				chains[res.TaskID] = c
-			}
-			return c.Add(res)
-		})
-		if err != nil {
-			return usageErr("%v", err)
-		}
-		if !r.Accepted {
-			code = 1
+		} else {
+			res := f.Result
+			r.Accepted, r.Mode, r.Rows = true, res.Mode.String(), res.Rows
+			r.TaskID, r.StepRoot = hex.EncodeToString(res.TaskID[:]), hex.EncodeToString(res.StepRoot[:])
 		}
 		results = append(results, r)
+	})
+	if err != nil {
+		return usageErr("%v", err)
 	}
-
-	ids := make([]commit.Hash, 0, len(chains))
-	for id := range chains {
-		ids = append(ids, id)
-	}
-	slices.SortFunc(ids, func(a, b commit.Hash) int { return bytes.Compare(a[:], b[:]) })
+	chains := ledger.Chains()
 	accepted, total, secs := 0, 0, 0.0
 	for _, r := range results {
 		if !r.Accepted {
@@ -385,10 +339,9 @@ func verify(args []string) int {
 	}
 	if *asJSON {
 		reports := []chainReport{}
-		for _, id := range ids {
-			c := chains[id]
-			if c.Next() > c.first {
-				reports = append(reports, chainReport{TaskID: hex.EncodeToString(id[:]), First: c.first, Next: c.Next(), Checkpoint: checkpointJSON(c.Checkpoint())})
+		for _, c := range chains {
+			if c.Next > c.First {
+				reports = append(reports, chainReport{TaskID: hex.EncodeToString(c.TaskID[:]), First: c.First, Next: c.Next, Checkpoint: checkpointJSON(c.Checkpoint)})
 			}
 		}
 		json.NewEncoder(os.Stdout).Encode(map[string]any{"accepted": accepted, "rejected": len(results) - accepted, "results": results, "chains": reports})
@@ -398,49 +351,19 @@ func verify(args []string) int {
 	fmt.Fprintf(w, "bundles\t%d accepted, %d rejected\n", accepted, len(results)-accepted)
 	fmt.Fprintf(w, "bytes\t%s\n", cli.Bytes(int64(total)))
 	fmt.Fprintf(w, "verify time\t%.3f s (%.2f ms per bundle)\n", secs, 1000*secs/float64(max(1, len(results))))
-	for _, id := range ids {
-		c := chains[id]
-		switch n := c.Next(); {
-		case n == c.first+1:
-			fmt.Fprintf(w, "chain\ttask %x…: step %d linked\n", id[:8], c.first)
-		case n > c.first:
-			fmt.Fprintf(w, "chain\ttask %x…: steps %d..%d linked\n", id[:8], c.first, n-1)
+	for _, c := range chains {
+		id := c.TaskID
+		switch n := c.Next; {
+		case n == c.First+1:
+			fmt.Fprintf(w, "chain\ttask %x…: step %d linked\n", id[:8], c.First)
+		case n > c.First:
+			fmt.Fprintf(w, "chain\ttask %x…: steps %d..%d linked\n", id[:8], c.First, n-1)
 		default:
-			fmt.Fprintf(w, "chain\ttask %x…: no step linked (the chain expects step %d)\n", id[:8], c.first)
+			fmt.Fprintf(w, "chain\ttask %x…: no step linked (the chain expects step %d)\n", id[:8], c.First)
 		}
 	}
 	w.Flush()
 	return code
-}
-
-// verifyFile reads, decodes and verifies one bundle, then links it with
-// link. The bundle is not kept: the result holds copies of what is reported.
-// The error is an I/O error only; a rejection is in the result.
-func verifyFile(path string, maxBytes int, opt verifier.Options, link func(*verifier.Result) error) (result, error) {
-	r := result{Path: path}
-	b, n, err := bundle.ReadFile(path, maxBytes)
-	r.Bytes = n
-	if err != nil {
-		if isIOError(err) {
-			return r, err
-		}
-		r.Error = err.Error()
-		return r, nil
-	}
-	r.Step, r.Work = b.Step, b.Task.Work.String()
-	t0 := time.Now()
-	res, err := verifier.Verify(b, opt)
-	if err == nil {
-		err = link(res)
-	}
-	r.Seconds = time.Since(t0).Seconds()
-	if err != nil {
-		r.Error = err.Error()
-		return r, nil
-	}
-	r.Accepted, r.Mode, r.Rows = true, res.Mode.String(), res.Rows
-	r.TaskID, r.StepRoot = hex.EncodeToString(res.TaskID[:]), hex.EncodeToString(res.StepRoot[:])
-	return r, nil
 }
 
 // isIOError tells a file that could not be read (exit 2) from one that is

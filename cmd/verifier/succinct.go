@@ -90,7 +90,7 @@ func verifySuccinct(vkPath string, asJSON bool, opt verifier.Options, dataRootHe
 				if s.Task.Work != protocol.WorkTrain || s.Task.DatasetRoot != verifier.FashionMNISTRoot {
 					return nil, fmt.Errorf("%w: the task's data set is not Fashion-MNIST; pass its Poseidon2 root with --data-root", snark.ErrProof)
 				}
-				r := snark.FashionMNISTRoot()
+				r := snark.FashionMNISTPoseidon2Root()
 				root = &r
 			}
 			n, err := nonceFor(s, nonces)
