@@ -27,7 +27,7 @@ import (
 type Config struct {
 	Quick bool   // about 2 minutes on 2 cores
 	Out   string // output directory
-	// Only, when not empty, runs only the sections whose names contain one
+	// Only, when not empty, runs only the sections whose names start with one
 	// of these strings (the report says which ran).
 	Only []string
 	// Progress, if set, is told when each section starts and ends
@@ -178,7 +178,18 @@ var (
 	benchPub = benchKey.Public().(ed25519.PublicKey)
 )
 
-// Run measures everything and writes the report into cfg.Out.
+// flush writes the report and plots of what has been measured so far.
+func (r *Report) flush(dir string) error {
+	r.Seconds = time.Since(r.Started).Seconds()
+	r.Plots = nil
+	if err := r.plot(dir); err != nil {
+		return err
+	}
+	return r.write(dir)
+}
+
+// Run measures everything and writes the report into cfg.Out, rewriting it
+// after every section.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, err
@@ -215,7 +226,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if len(cfg.Only) > 0 && !slices.ContainsFunc(cfg.Only, func(o string) bool { return strings.Contains(s.name, o) }) {
+		if len(cfg.Only) > 0 && !slices.ContainsFunc(cfg.Only, func(o string) bool { return strings.HasPrefix(s.name, o) }) {
 			continue
 		}
 		tag := fmt.Sprintf("[%d/%d] %s", i+1, len(steps), s.name)
@@ -227,12 +238,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		d := time.Since(t0).Seconds()
 		r.Sections = append(r.Sections, Section{s.name, d})
 		say(fmt.Sprintf("%s: done in %.1f s", tag, d))
+		// The report so far, so that a run stopped later keeps what it measured.
+		if err := r.flush(cfg.Out); err != nil {
+			return nil, err
+		}
 	}
-	r.Seconds = time.Since(r.Started).Seconds()
-	if err := r.plot(cfg.Out); err != nil {
-		return nil, err
-	}
-	if err := r.write(cfg.Out); err != nil {
+	if err := r.flush(cfg.Out); err != nil {
 		return nil, err
 	}
 	return r, nil

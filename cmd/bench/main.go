@@ -7,7 +7,7 @@
 //
 //	bench [--quick] [--only SECTIONS] --out DIR
 //
-// --only runs the sections whose names contain one of the comma-separated
+// --only runs the sections whose names start with one of the comma-separated
 // strings (for example --only commitment,training).
 //
 // --quick finishes in about two minutes on 2 cores; the full profile takes
@@ -46,7 +46,7 @@ func main() {
 	logger.Disable()
 	quick := flag.Bool("quick", false, "the quick profile (about two minutes on 2 cores)")
 	out := flag.String("out", "", "output directory")
-	only := flag.String("only", "", "comma-separated: run only the sections whose names contain one of these")
+	only := flag.String("only", "", "comma-separated: run only the sections whose names start with one of these (matmul units, training, sampled, commitment, escape, succinct, GPU)")
 	flag.Parse()
 	if *out == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: bench [--quick] [--only SECTIONS] --out DIR")
