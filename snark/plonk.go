@@ -5,18 +5,19 @@ import (
 	"fmt"
 
 	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/kzg"
 	"github.com/consensys/gnark/backend/plonk"
 	"github.com/consensys/gnark/backend/witness"
 	"github.com/consensys/gnark/constraint"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/scs"
-	"github.com/consensys/gnark/test/unsafekzg"
 )
 
 // PlonkKeys are PLONK (KZG on BN254) keys of one MatMulCircuit shape: the
-// universal-setup alternative to Groth16. A production deployment takes its
-// KZG structured reference string from a public powers-of-tau ceremony (one
-// SRS serves every circuit); PlonkDevSetup makes an insecure one locally.
+// universal-setup alternative to Groth16. A deployment takes its KZG
+// structured reference string from a public powers-of-tau ceremony (one SRS
+// serves every circuit) and hands it to PlonkSetup; the package makes none
+// itself (the tests make an insecure one with gnark's test/unsafekzg).
 type PlonkKeys struct {
 	Shape MatMulShape
 	CS    constraint.ConstraintSystem
@@ -24,32 +25,35 @@ type PlonkKeys struct {
 	VK    plonk.VerifyingKey
 }
 
-// PlonkDevSetup compiles the circuit for PLONK and runs a development setup
-// with a locally generated SRS (whoever made it can forge proofs).
-func PlonkDevSetup(s MatMulShape) (*PlonkKeys, error) {
+// SRS returns a KZG structured reference string, in canonical and
+// Lagrange form, large enough for a compiled circuit: taken from a public
+// powers-of-tau ceremony (whoever knows its τ can forge proofs).
+type SRS func(ccs constraint.ConstraintSystem) (canonical, lagrange kzg.SRS, err error)
+
+// PlonkSetup compiles the matmul circuit for PLONK and sets it up with srs.
+func PlonkSetup(s MatMulShape, srs SRS) (*PlonkKeys, error) {
 	c, err := NewMatMulCircuit(s)
 	if err != nil {
 		return nil, err
 	}
-	ccs, pk, vk, err := plonkDevSetup(c)
+	ccs, pk, vk, err := plonkSetup(c, srs)
 	if err != nil {
 		return nil, err
 	}
 	return &PlonkKeys{Shape: s, CS: ccs, PK: pk, VK: vk}, nil
 }
 
-// plonkDevSetup compiles a circuit for PLONK and sets it up with a locally
-// made, insecure KZG SRS.
-func plonkDevSetup(c frontend.Circuit) (constraint.ConstraintSystem, plonk.ProvingKey, plonk.VerifyingKey, error) {
+// plonkSetup compiles a circuit for PLONK and sets it up with srs.
+func plonkSetup(c frontend.Circuit, srs SRS) (constraint.ConstraintSystem, plonk.ProvingKey, plonk.VerifyingKey, error) {
 	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), scs.NewBuilder, c)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	srs, lagrange, err := unsafekzg.NewSRS(ccs)
+	canonical, lagrange, err := srs(ccs)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	pk, vk, err := plonk.Setup(ccs, srs, lagrange)
+	pk, vk, err := plonk.Setup(ccs, canonical, lagrange)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -118,13 +122,13 @@ type PlonkStepKeys struct {
 	VK    plonk.VerifyingKey
 }
 
-// PlonkDevSetupStep is PlonkDevSetup for the training-step circuit.
-func PlonkDevSetupStep(s StepShape) (*PlonkStepKeys, error) {
+// PlonkSetupStep is PlonkSetup for the training-step circuit.
+func PlonkSetupStep(s StepShape, srs SRS) (*PlonkStepKeys, error) {
 	c, err := NewStepCircuit(s)
 	if err != nil {
 		return nil, err
 	}
-	ccs, pk, vk, err := plonkDevSetup(c)
+	ccs, pk, vk, err := plonkSetup(c, srs)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consensys/gnark-crypto/kzg"
+	"github.com/consensys/gnark/constraint"
+
+	"github.com/consensys/gnark/test/unsafekzg"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/stretchr/testify/require"
 
@@ -215,7 +220,7 @@ func TestStepPlonk(t *testing.T) {
 	cfg := tinyConfig()
 	task := protocol.Task{Work: protocol.WorkTrain, Mode: protocol.ModeFiatShamir, Samples: 1, Train: cfg}
 	t0 := time.Now()
-	k, err := snark.PlonkDevSetupStep(snark.StepShapeOf(task))
+	k, err := snark.PlonkSetupStep(snark.StepShapeOf(task), func(ccs constraint.ConstraintSystem) (kzg.SRS, kzg.SRS, error) { return unsafekzg.NewSRS(ccs) })
 	require.NoError(t, err)
 	t.Logf("PLONK: %d constraints, development setup %v", k.CS.GetNbConstraints(), time.Since(t0))
 	data, tree := synthData()
