@@ -25,6 +25,9 @@ const headerFixed = len(Magic) + 2 + 1 + 2
 // (ErrFormat, ErrTooLarge). It checks neither the body nor the signature:
 // only Decode does.
 func ReadHeader(path string) (protocol.Task, uint64, error) {
+	if err := regular(path); err != nil {
+		return protocol.Task{}, 0, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return protocol.Task{}, 0, err
@@ -87,4 +90,17 @@ func readFull(r io.Reader, b []byte) error {
 		return fmt.Errorf("%w: truncated header", ErrFormat)
 	}
 	return err
+}
+
+// regular refuses what is not a regular file before it is opened: opening
+// a FIFO blocks until someone writes to it, and a device has no size.
+func regular(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%w: %s is not a regular file", ErrFormat, path)
+	}
+	return nil
 }

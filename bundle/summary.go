@@ -57,6 +57,9 @@ func ReadFile(path string, limit int) (*Bundle, int, error) {
 	if limit <= 0 {
 		limit = MaxSize
 	}
+	if err := regular(path); err != nil {
+		return nil, 0, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, err
