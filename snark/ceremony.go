@@ -790,6 +790,9 @@ func (c *Ceremony) Transcript() (Transcript, error) {
 
 func fileDigest(path string) (TranscriptFile, error) {
 	var t TranscriptFile
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return t, fmt.Errorf("%s is not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return t, err

@@ -390,6 +390,9 @@ func writeExclusive(path string, b []byte, perm os.FileMode) error {
 // readLimited reads a regular file of at most limit bytes, checking its
 // size before reading.
 func readLimited(path string, limit int) ([]byte, error) {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

@@ -26,6 +26,9 @@ func ParsePublicKey(b []byte) (ed25519.PublicKey, error) {
 
 // ReadPublicKey reads a .pub file (at most 1 KiB).
 func ReadPublicKey(path string) (ed25519.PublicKey, error) {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrKey, path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/seed46f70faa/trainproof/commit"
 	"github.com/seed46f70faa/trainproof/verifier"
@@ -27,7 +26,7 @@ type checkpointFile struct {
 const maxCheckpoint = 1 << 20
 
 func readCheckpoint(path string) (verifier.Checkpoint, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return verifier.Checkpoint{}, err
 	}

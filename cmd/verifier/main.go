@@ -458,7 +458,7 @@ func succinctArgs(args []string) (bool, error) {
 }
 
 func readHead(path string, n int) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}

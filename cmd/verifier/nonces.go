@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -26,7 +25,7 @@ type nonceBook map[uint64]issued
 
 // readNonces reads a nonces file (see parseNonces).
 func readNonces(path string, dashOK bool) (nonceBook, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}

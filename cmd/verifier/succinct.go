@@ -250,7 +250,7 @@ func taskAllowed(opt verifier.Options, id commit.Hash) error {
 // readBounded reads a file of at most limit bytes, refusing a larger one
 // before reading it (and bounding what a non-regular file can make it read).
 func readBounded(path string, limit int) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
