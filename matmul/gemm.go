@@ -37,9 +37,17 @@ const (
 	lane0 = 1<<lane - 1
 )
 
-// hashBlock is the row panels per fused-hash block of the VNNI path (64·6
-// rows: at n = 4096, 6 MiB of C, and B is streamed once per block).
+// hashBlock is the most row panels in a block of the VNNI path (64·6 rows:
+// at n = 4096, 6 MiB of C, and B is streamed once per block), which a
+// worker packs, multiplies across every column panel and, for a fused
+// commitment, hashes while its rows are still in cache.
 const hashBlock = 64
+
+// kcQuads is the quads of k one VNNI kernel call sums before the tile goes
+// back to C: a B micro-panel of kcQuads·256 bytes (16 KiB) stays in L1
+// while every row panel of a block streams past it, and the block's A
+// micro-panels and C tiles stay in L2.
+const kcQuads = 64
 
 // gemmScratch holds op(A) packed for the portable GEMM between calls.
 type gemmScratch struct {

@@ -4,10 +4,13 @@
 
 package matmul
 
-// gemmVNNI6x64 computes a 6×64 tile over kq quads of k (AVX-512 VNNI).
+// gemmVNNI6x64 adds a 6×64 tile over kq quads of k (AVX-512 VNNI) to its
+// starting sums and stores it at c, rows ldc int32 apart. The starting
+// sums are init[0:64] in every row when init is not nil, else the tile
+// at c itself (a later block of k accumulating onto an earlier one).
 //
 //go:noescape
-func gemmVNNI6x64(a *byte, b *byte, c *int32, kq int)
+func gemmVNNI6x64(a *byte, b *byte, c *int32, ldc int, kq int, init *int32)
 
 // gemmAVX2x4x16 computes a 4×16 tile over kp pairs of k (AVX2, int16 pairs).
 //

@@ -3,6 +3,10 @@
 package matmul
 
 import (
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
+
 	"golang.org/x/sys/cpu"
 
 	"github.com/seed46f70faa/trainproof/internal/par"
@@ -15,15 +19,20 @@ var (
 	hasAVX2 = cpu.X86.HasAVX2
 )
 
-// tileStride is the row stride, in int32, of the tile buffer both kernels write.
+// tileStride is the row stride, in int32, of the AVX2 kernel's tile buffer.
 const tileStride = 64
 
 // simdScratch holds packed panels between calls.
 type simdScratch struct {
 	a8, b8   []byte
 	a16, b16 []int16
-	colsum   []int32
+	bias     []int32 // −128·Σ_k b of every column, the VNNI tiles' starting sums
 }
+
+const vnniMR, vnniNR = 6, 64 // the VNNI kernel's tile
+
+// blockPool holds per-worker packed row blocks of A (VNNI path).
+var blockPool = sync.Pool{New: func() any { return new([]byte) }}
 
 // gemmVNNI computes c = op(a)·op(b) with the AVX-512 VNNI kernel.
 //
@@ -31,90 +40,198 @@ type simdScratch struct {
 // a[6·panel+r][4q:4q+4] + 128; B in column panels of 64, bp[panel][q][v][c][0:4]
 // = b[4q:4q+4][64·panel+16v+c] (signed). Padding rows and columns are zero in
 // B, so they add nothing; padding rows of A are dropped when unpacking.
+//
+// B is packed whole; A one block of row panels at a time by the worker that
+// runs it (blocks are handed out in turn, so a core slowed by other work
+// takes fewer). A block is finished across every column panel, then hashed
+// while its rows are still in cache when the product asks for row hashes.
 func gemmVNNI(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *tensor.Int32, s *simdScratch, workers int, hash *rowHasher) {
-	const mr, nr = 6, 64
 	kq := (k + 3) / 4
-	mp, np := (m+mr-1)/mr, (n+nr-1)/nr
-	s.a8 = grow(s.a8, mp*kq*mr*4)
-	s.b8 = grow(s.b8, np*kq*nr*4)
-	s.colsum = grow(s.colsum, np*nr)
-	par.Range(mp, workers, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			panel := s.a8[p*kq*mr*4 : (p+1)*kq*mr*4]
-			for r := 0; r < mr; r++ {
-				i := p*mr + r
-				for l := 0; l < 4*kq; l++ {
-					var x int8
-					if i < m && l < k {
-						x = opA(a, ta, i, l)
-					}
-					panel[(l/4)*mr*4+r*4+l%4] = byte(int32(x) + 128)
-				}
-			}
-		}
-	})
+	mp, np := (m+vnniMR-1)/vnniMR, (n+vnniNR-1)/vnniNR
+	s.b8 = grow(s.b8, np*kq*vnniNR*4)
+	s.bias = grow(s.bias, np*vnniNR)
 	par.Range(np, workers, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
-			panel := s.b8[p*kq*nr*4 : (p+1)*kq*nr*4]
-			clear(panel)
-			cols := min(nr, n-p*nr)
-			sums := s.colsum[p*nr : (p+1)*nr]
-			clear(sums)
-			if tb {
-				// op(B) column j is row j of b: read it contiguously.
-				for cc := 0; cc < cols; cc++ {
-					row := b.Data[(p*nr+cc)*b.Cols : (p*nr+cc)*b.Cols+k]
-					var sum int32
-					for l, x := range row {
-						sum += int32(x)
-						panel[(l/4)*nr*4+cc*4+l%4] = byte(x)
-					}
-					sums[cc] = sum
-				}
-				continue
-			}
-			// op(B) row l is row l of b: read it contiguously.
-			for l := 0; l < k; l++ {
-				row := b.Data[l*b.Cols+p*nr : l*b.Cols+p*nr+cols]
-				dst := panel[(l/4)*nr*4+l%4:]
-				for cc, x := range row {
-					sums[cc] += int32(x)
-					dst[cc*4] = byte(x)
-				}
-			}
+			packBVNNI(s.b8[p*kq*vnniNR*4:(p+1)*kq*vnniNR*4], s.bias[p*vnniNR:(p+1)*vnniNR], b, tb, k, n, p*vnniNR)
 		}
 	})
-	run := func(rp0, rp1, cp0, cp1 int) {
-		var tile [mr * tileStride]int32
-		for cp := cp0; cp < cp1; cp++ {
-			bp := &s.b8[cp*kq*nr*4]
-			for rp := rp0; rp < rp1; rp++ {
-				gemmVNNI6x64(&s.a8[rp*kq*mr*4], bp, &tile[0], kq)
-				for r := 0; r < mr && rp*mr+r < m; r++ {
-					i := rp*mr + r
-					out := c.Data[i*n : (i+1)*n]
-					for cc := 0; cc < nr && cp*nr+cc < n; cc++ {
-						j := cp*nr + cc
-						out[j] = tile[r*tileStride+cc] - 128*s.colsum[j]
-					}
-				}
-			}
-		}
-	}
-	if hash != nil {
-		// Fused commitment: blocks of row panels, each finished across every
-		// column panel and then hashed while its rows are still in cache.
-		blocks := (mp + hashBlock - 1) / hashBlock
-		par.Range(blocks, workers, func(lo, hi int) {
-			for blk := lo; blk < hi; blk++ {
-				rp0, rp1 := blk*hashBlock, min((blk+1)*hashBlock, mp)
-				run(rp0, rp1, 0, np)
-				hash.rows(c, rp0*mr, min(rp1*mr, m))
-			}
+	bsize, blocks := rowBlocks(mp, workers)
+	if hash == nil && blocks < workers {
+		// Too few rows to share by blocks: A packed whole, columns shared.
+		s.a8 = grow(s.a8, mp*kq*vnniMR*4)
+		par.Range(mp, workers, func(lo, hi int) {
+			packAVNNI(s.a8[lo*kq*vnniMR*4:hi*kq*vnniMR*4], a, ta, m, k, lo, hi)
+		})
+		split(mp, np, workers, func(rp0, rp1, cp0, cp1 int) {
+			vnniBlock(s, s.a8[rp0*kq*vnniMR*4:], m, kq, n, c, rp0, rp1, cp0, cp1)
 		})
 		return
 	}
-	split(mp, np, workers, run)
+	eachBlock(blocks, workers, func(blk int) {
+		rp0, rp1 := blk*bsize, min((blk+1)*bsize, mp)
+		bp := blockPool.Get().(*[]byte)
+		*bp = grow(*bp, (rp1-rp0)*kq*vnniMR*4)
+		packAVNNI(*bp, a, ta, m, k, rp0, rp1)
+		vnniBlock(s, *bp, m, kq, n, c, rp0, rp1, 0, np)
+		blockPool.Put(bp)
+		if hash != nil {
+			hash.rows(c, rp0*vnniMR, min(rp1*vnniMR, m))
+		}
+	})
+}
+
+// rowBlocks splits mp row panels into blocks of at most hashBlock panels,
+// as many as a multiple of workers, all of one size but the last.
+func rowBlocks(mp, workers int) (size, count int) {
+	count = (mp + hashBlock - 1) / hashBlock
+	count = (count + workers - 1) / workers * workers
+	size = max(1, (mp+count-1)/count)
+	return size, (mp + size - 1) / size
+}
+
+// eachBlock runs f on blocks 0 … count−1, on up to workers goroutines that
+// take the next block as they finish one.
+func eachBlock(count, workers int, f func(blk int)) {
+	workers = min(workers, count)
+	if workers <= 1 {
+		for blk := range count {
+			f(blk)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				blk := int(next.Add(1) - 1)
+				if blk >= count {
+					return
+				}
+				f(blk)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// vnniBlock computes the tiles of row panels rp0 … rp1−1 and column panels
+// cp0 … cp1−1 of C; ap holds the row panels from rp0 on. Whole tiles sum
+// kcQuads quads of k at a time straight into C; tiles cut by the edge of C
+// sum all of k into a tile buffer that is then copied out.
+func vnniBlock(s *simdScratch, ap []byte, m, kq, n int, c *tensor.Int32, rp0, rp1, cp0, cp1 int) {
+	const aPanel, bQuad = vnniMR * 4, vnniNR * 4
+	whole := min(rp1, m/vnniMR) // row panels before it have all their rows
+	var tile [vnniMR * vnniNR]int32
+	for cp := cp0; cp < cp1; cp++ {
+		bias := &s.bias[cp*vnniNR]
+		bpan := s.b8[cp*kq*bQuad : (cp+1)*kq*bQuad]
+		rpEdge := rp0
+		if (cp+1)*vnniNR <= n {
+			rpEdge = max(rp0, whole)
+			for kb := 0; kb < kq; kb += kcQuads {
+				nq := min(kcQuads, kq-kb)
+				init := bias
+				if kb > 0 {
+					init = nil
+				}
+				for rp := rp0; rp < rpEdge; rp++ {
+					gemmVNNI6x64(&ap[((rp-rp0)*kq+kb)*aPanel], &bpan[kb*bQuad], &c.Data[rp*vnniMR*n+cp*vnniNR], n, nq, init)
+				}
+			}
+		}
+		for rp := rpEdge; rp < rp1; rp++ {
+			gemmVNNI6x64(&ap[(rp-rp0)*kq*aPanel], &bpan[0], &tile[0], vnniNR, kq, bias)
+			cols := min(vnniNR, n-cp*vnniNR)
+			for r := 0; r < vnniMR && rp*vnniMR+r < m; r++ {
+				i := rp*vnniMR + r
+				copy(c.Data[i*n+cp*vnniNR:i*n+cp*vnniNR+cols], tile[r*vnniNR:r*vnniNR+cols])
+			}
+		}
+	}
+}
+
+// packAVNNI packs row panels rp0 … rp1−1 of op(A) into dst (VNNI layout,
+// biased to unsigned).
+func packAVNNI(dst []byte, a *tensor.Int8, ta bool, m, k, rp0, rp1 int) {
+	const mr = vnniMR
+	kq := (k + 3) / 4
+	for p := rp0; p < rp1; p++ {
+		panel := dst[(p-rp0)*kq*mr*4 : (p-rp0+1)*kq*mr*4]
+		for r := 0; r < mr; r++ {
+			i := p*mr + r
+			if i >= m { // padding rows: any value, B's product is dropped
+				continue
+			}
+			l0 := 0
+			if !ta {
+				// Four k of a row at once: one word, biased bytewise.
+				row := int8Bytes(a.Data[i*k : (i+1)*k])
+				for q := 0; q < k/4; q++ {
+					binary.LittleEndian.PutUint32(panel[q*mr*4+r*4:], binary.LittleEndian.Uint32(row[4*q:])^0x80808080)
+				}
+				l0 = k / 4 * 4
+			}
+			for l := l0; l < 4*kq; l++ {
+				var x int8
+				if l < k {
+					x = opA(a, ta, i, l)
+				}
+				panel[(l/4)*mr*4+r*4+l%4] = byte(int32(x) + 128)
+			}
+		}
+	}
+}
+
+// packBVNNI packs the column panel of op(B) from column j0 into dst (VNNI
+// layout, signed) and −128 times its column sums into bias.
+func packBVNNI(dst []byte, bias []int32, b *tensor.Int8, tb bool, k, n, j0 int) {
+	const nr = vnniNR
+	clear(dst)
+	cols := min(nr, n-j0)
+	var sums [nr]int32
+	if tb {
+		// op(B) column j is row j of b: read it contiguously.
+		for cc := 0; cc < cols; cc++ {
+			row := b.Data[(j0+cc)*b.Cols : (j0+cc)*b.Cols+k]
+			var sum int32
+			for l, x := range row {
+				sum += int32(x)
+				dst[(l/4)*nr*4+cc*4+l%4] = byte(x)
+			}
+			sums[cc] = sum
+		}
+	} else {
+		// op(B) rows 4q … 4q+3 are rows of b: one word a column.
+		q := 0
+		if cols == nr {
+			for ; 4*q+3 < k; q++ {
+				r0 := (*[nr]int8)(b.Data[(4*q)*n+j0:])
+				r1 := (*[nr]int8)(b.Data[(4*q+1)*n+j0:])
+				r2 := (*[nr]int8)(b.Data[(4*q+2)*n+j0:])
+				r3 := (*[nr]int8)(b.Data[(4*q+3)*n+j0:])
+				out := dst[q*nr*4 : (q+1)*nr*4]
+				for cc := range nr {
+					x0, x1, x2, x3 := r0[cc], r1[cc], r2[cc], r3[cc]
+					sums[cc] += int32(x0) + int32(x1) + int32(x2) + int32(x3)
+					binary.LittleEndian.PutUint32(out[cc*4:], uint32(uint8(x0))|uint32(uint8(x1))<<8|uint32(uint8(x2))<<16|uint32(uint8(x3))<<24)
+				}
+			}
+		}
+		for l := 4 * q; l < k; l++ {
+			row := b.Data[l*n+j0 : l*n+j0+cols]
+			d := dst[(l/4)*nr*4+l%4:]
+			for cc, x := range row {
+				sums[cc] += int32(x)
+				d[cc*4] = byte(x)
+			}
+		}
+	}
+	for j := range bias {
+		bias[j] = -128 * sums[j]
+	}
 }
 
 // gemmAVX2 computes c = op(a)·op(b) with the AVX2 kernel (int16 pairs, VPMADDWD).

@@ -84,12 +84,14 @@ func fill(m *tensor.Int8, v int8) *tensor.Int8 {
 
 // blockShapes straddle every block size of every path: the portable tile
 // (3×6, k in spans of 32), VNNI (6×64, k in quads) and AVX2 (4×16, k in
-// pairs), and the parallel threshold.
+// pairs; whole tiles in blocks of kcQuads quads of k, row blocks shared by
+// the workers), and the parallel threshold.
 var blockShapes = [][3]int{
 	{1, 1, 1}, {1, 300, 1}, {1, 17, 9}, {9, 17, 1}, {2, 2, 2}, {3, 5, 7},
 	{3, 32, 6}, {4, 33, 7}, {5, 31, 13}, {6, 64, 12}, {7, 65, 11}, {2, 1, 5},
 	{64, 64, 64}, {65, 1025, 33}, {130, 70, 129}, {1, 2048, 70}, {70, 2049, 1},
 	{6, 4, 64}, {7, 3, 65}, {12, 129, 128}, {13, 127, 200},
+	{6 * hashBlock * 2, 4*kcQuads + 4, 128}, {6*hashBlock*2 + 7, 8*kcQuads + 3, 130},
 }
 
 // TestGEMMAgainstNaive: block-straddling and random shapes, every transpose
