@@ -73,6 +73,10 @@ type Backend struct {
 	// syncs counts the backend's synchronisations (staging buffers are
 	// reused only after one).
 	syncs uint64
+	// hopperCTAs > 0 runs MatMul on gemm_s8_sm90 with that many CTAs at most
+	// (UseHopperGEMM); tmaps are its tensor maps.
+	hopperCTAs int
+	tmaps      tmaps
 }
 
 // New returns a backend on dev; name is what bundles and reports call it
@@ -423,6 +427,9 @@ func (g *Backend) Close() error {
 	if e := g.freeMailbox(); err == nil {
 		err = e
 	}
+	if e := g.freeTensorMaps(); err == nil {
+		err = e
+	}
 	return err
 }
 
@@ -462,6 +469,9 @@ func (g *Backend) MatMul(ctx context.Context, ps []matmul.Product) error {
 			return err
 		}
 		err := g.gemm(p, func(ap, bp uintptr, c *buf, m, n, kp int) error {
+			if g.hopperCTAs > 0 {
+				return g.gemmSM90(ap, bp, c, m, n, kp)
+			}
 			return g.dev.Launch("gemm_s8_tc", [3]int{cdiv(n, gemmTile), cdiv(m, gemmTile), 1}, [3]int{gemmThreads, 1, 1}, gemmSmem,
 				uint64(ap), uint64(bp), uint64(c.ptr), uint64(m), uint64(n), uint64(kp), uint64(n))
 		})

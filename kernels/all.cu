@@ -2,3 +2,4 @@
 #include "gemm_s8.cu"
 #include "hash_rows.cu"
 #include "rows.cu"
+#include "gemm_sm90.cu"

@@ -142,7 +142,7 @@ func (d *Device) Alloc(size int) (uintptr, error) {
 	if d.used+uint64(size) > d.capacity {
 		return 0, fmt.Errorf("%w: %d bytes requested, %d of %d in use", ErrOutOfMemory, size, d.used, d.capacity)
 	}
-	base := C.malloc(C.size_t(size + 2*redZone))
+	base := C.aligned_alloc(256, C.size_t((size+2*redZone+255)&^255)) // cuMemAlloc aligns to 256 bytes
 	if base == nil {
 		return 0, ErrOutOfMemory
 	}

@@ -5,9 +5,11 @@
 // kernel rebuilds this package (TestKernelLinks keeps the links complete).
 #include "k_emu.cc.h"
 #include "k_gemm_s8.cu.h"
+#include "k_gemm_sm90.cu.h"
 #include "k_hash_rows.cu.h"
 #include "k_rows.cu.h"
 #include "k_selftest.cu.h"
+#include "k_selftest_sm90.cu.h"
 
 #include <cstring>
 
@@ -31,6 +33,10 @@ void t_pack_s8(const uint64_t* a) {
 void t_gemm_s8_tc(const uint64_t* a) {
   gemm_s8_tc(arg<const int8_t*>(a[0]), arg<const int8_t*>(a[1]), arg<int32_t*>(a[2]), arg<long long>(a[3]),
              arg<long long>(a[4]), arg<long long>(a[5]), arg<long long>(a[6]));
+}
+void t_gemm_s8_sm90(const uint64_t* a) {
+  gemm_s8_sm90(arg<const void*>(a[0]), arg<const void*>(a[1]), arg<int32_t*>(a[2]), arg<long long>(a[3]),
+               arg<long long>(a[4]), arg<long long>(a[5]), arg<long long>(a[6]));
 }
 void t_project_i32(const uint64_t* a) {
   project_i32(arg<const int32_t*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2]), arg<const uint64_t*>(a[3]),
@@ -84,6 +90,10 @@ void t_kat_shfl(const uint64_t* a) { kat_shfl(arg<int32_t*>(a[0])); }
 void t_missing_wait(const uint64_t* a) {
   missing_wait(arg<const int8_t*>(a[0]), arg<int8_t*>(a[1]), arg<long long>(a[2]));
 }
+void t_hopper_probe(const uint64_t* a) {
+  hopper_probe(arg<const void*>(a[0]), arg<const void*>(a[1]), arg<const int8_t*>(a[2]), arg<int32_t*>(a[3]),
+               arg<long long>(a[4]), arg<long long>(a[5]));
+}
 void t_divergent_barrier(const uint64_t*) { divergent_barrier(); }
 void t_divergent_shfl(const uint64_t* a) { divergent_shfl(arg<int32_t*>(a[0])); }
 void t_smem_overrun(const uint64_t* a) { smem_overrun(arg<long long>(a[0])); }
@@ -99,6 +109,7 @@ struct Entry {
 const Entry kernels[] = {
     {"pack_s8", 7, t_pack_s8},
     {"gemm_s8_tc", 7, t_gemm_s8_tc},
+    {"gemm_s8_sm90", 7, t_gemm_s8_sm90},
     {"project_i32", 5, t_project_i32},
     {"project_i8", 5, t_project_i8},
     {"project_cols_i8", 5, t_project_cols_i8},
@@ -120,6 +131,7 @@ const Entry kernels[] = {
     {"smem_overrun", 1, t_smem_overrun, true},
     {"gmem_overrun", 2, t_gmem_overrun, true},
     {"local_overrun", 2, t_local_overrun, true},
+    {"hopper_probe", 6, t_hopper_probe, true},
 };
 
 }  // namespace
@@ -139,4 +151,12 @@ extern "C" const char* emu_launch(const char* name, unsigned gx, unsigned gy, un
     }
   }
   return "emulator: no such kernel";
+}
+
+extern "C" void emu_stats(uint64_t out[4]) {
+  emu::Stats s = emu::stats();
+  out[0] = s.tma_bytes;
+  out[1] = s.tma_copies;
+  out[2] = s.wgmma_macs;
+  out[3] = s.wgmmas;
 }

@@ -1,0 +1,1 @@
+../../kernels/gemm_sm90.cu

@@ -1,0 +1,1 @@
+../../kernels/emu/selftest_sm90.cu

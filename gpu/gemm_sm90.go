@@ -1,0 +1,124 @@
+package gpu
+
+import (
+	"errors"
+	"fmt"
+)
+
+// TensorMapper is a Device that encodes the Tensor Memory Accelerator's
+// tensor maps, as the CUDA driver's cuTensorMapEncodeTiled does (the
+// emulator encodes its own format, cgo/emu): what the Hopper GEMM needs. A
+// map describes a 2-D uint8 tensor at base, inner×outer elements, rows
+// stride bytes apart, copied in boxes of boxInner×boxOuter with the given
+// swizzle (the values of CUtensorMapSwizzle).
+type TensorMapper interface {
+	EncodeTensorMap2D(base uintptr, inner, outer, stride, boxInner, boxOuter, swizzle int) ([128]byte, error)
+}
+
+// ErrNoHopper is returned by UseHopperGEMM on a device that encodes no
+// tensor maps.
+var ErrNoHopper = errors.New("gpu: the device cannot run the Hopper GEMM (no tensor-map encoder)")
+
+// Launch shape of gemm_s8_sm90 (kernels/gemm_sm90.cu).
+const (
+	sm90BM, sm90BN, sm90BK = 128, 256, 128
+	sm90Stages             = 4
+	sm90Threads            = 384
+	sm90Smem               = 1024 + sm90Stages*(sm90BM+sm90BN)*sm90BK + 2*sm90Stages*8
+	swizzle128B            = 3 // CU_TENSOR_MAP_SWIZZLE_128B
+	// tmapSlots tensor maps are cached on the device (two per operand pair).
+	tmapSlots = 64
+	tmapBytes = 128
+)
+
+// tmapKey identifies a tensor map: the operand's address, its shape and box.
+type tmapKey struct {
+	base                        uintptr
+	inner, outer, boxIn, boxOut int
+}
+
+// tmaps caches encoded tensor maps on the device, so that a GEMM on buffers
+// the pool has seen before (every training step after the first) uploads
+// nothing. A slot's pinned bytes never change once written while work may
+// read them: when the cache is full, it is emptied after a Sync.
+type tmaps struct {
+	dev   uintptr
+	host  []byte
+	slots map[tmapKey]int
+}
+
+// UseHopperGEMM makes MatMul run gemm_s8_sm90 (wgmma, bulk tensor copies, an
+// mbarrier pipeline; sm_90a) on a persistent grid of at most ctas CTAs: the
+// SM count on a GPU, fewer in tests so that each CTA loops over tiles.
+// ctas 0 goes back to gemm_s8_tc.
+func (g *Backend) UseHopperGEMM(ctas int) error {
+	if ctas < 0 {
+		return fmt.Errorf("gpu: UseHopperGEMM(%d)", ctas)
+	}
+	if _, ok := g.dev.(TensorMapper); !ok && ctas > 0 {
+		return ErrNoHopper
+	}
+	g.hopperCTAs = ctas
+	return nil
+}
+
+// tensorMap returns the device address of the tensor map of a rows×kp int8
+// operand at base, boxes of boxRows rows of sm90BK bytes, 128-byte swizzle.
+func (g *Backend) tensorMap(base uintptr, rows, kp, boxRows int) (uintptr, error) {
+	key := tmapKey{base, kp, rows, sm90BK, boxRows}
+	t := &g.tmaps
+	if i, ok := t.slots[key]; ok {
+		return t.dev + uintptr(i*tmapBytes), nil
+	}
+	if t.host == nil {
+		if err := g.grow(&t.dev, &t.host, tmapSlots*tmapBytes); err != nil {
+			return 0, err
+		}
+		t.slots = map[tmapKey]int{}
+	}
+	if len(t.slots) == tmapSlots {
+		if err := g.Sync(); err != nil { // no queued work reads a slot any more
+			return 0, err
+		}
+		t.slots = map[tmapKey]int{}
+	}
+	m, err := g.dev.(TensorMapper).EncodeTensorMap2D(base, kp, rows, kp, sm90BK, boxRows, swizzle128B)
+	if err != nil {
+		return 0, err
+	}
+	i := len(t.slots)
+	copy(t.host[i*tmapBytes:], m[:])
+	p := t.dev + uintptr(i*tmapBytes)
+	if err := g.dev.CopyHtoD(p, t.host[i*tmapBytes:(i+1)*tmapBytes]); err != nil {
+		return 0, err
+	}
+	t.slots[key] = i
+	return p, nil
+}
+
+func (g *Backend) freeTensorMaps() error {
+	if g.tmaps.host == nil {
+		return nil
+	}
+	err := g.dev.Free(g.tmaps.dev)
+	if e := g.dev.HostFree(g.tmaps.host); err == nil {
+		err = e
+	}
+	g.tmaps = tmaps{}
+	return err
+}
+
+// gemmSM90 launches gemm_s8_sm90 on packed operands (A' m×kp, B' n×kp).
+func (g *Backend) gemmSM90(ap, bp uintptr, c *buf, m, n, kp int) error {
+	ma, err := g.tensorMap(ap, m, kp, sm90BM)
+	if err != nil {
+		return err
+	}
+	mb, err := g.tensorMap(bp, n, kp, sm90BN)
+	if err != nil {
+		return err
+	}
+	tiles := cdiv(m, sm90BM) * cdiv(n, sm90BN)
+	return g.dev.Launch("gemm_s8_sm90", [3]int{min(tiles, g.hopperCTAs), 1, 1}, [3]int{sm90Threads, 1, 1}, sm90Smem,
+		uint64(ma), uint64(mb), uint64(c.ptr), uint64(m), uint64(n), uint64(kp), uint64(n))
+}
