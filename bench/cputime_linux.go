@@ -13,3 +13,13 @@ func threadCPU() float64 {
 	}
 	return float64(ts.Nano()) / 1e9
 }
+
+// processCPU is the whole process's CPU time in seconds (all threads), −1
+// if unknown.
+func processCPU() float64 {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_PROCESS_CPUTIME_ID, &ts) != nil {
+		return -1
+	}
+	return float64(ts.Nano()) / 1e9
+}

@@ -3,3 +3,5 @@
 package bench
 
 func threadCPU() float64 { return -1 }
+
+func processCPU() float64 { return -1 }

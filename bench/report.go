@@ -137,8 +137,8 @@ func (r *Report) plot(dir string) error {
 			series: []string{"row hashing v2 blake3 avx512", "row hashing v2 blake3 avx2", "row hashing v1 sha256", "row hashing v2 blake3 go"},
 			labels: []string{"v2 BLAKE3, AVX-512 lanes", "v2 BLAKE3, AVX2 lanes", "v1 SHA-256 (crypto/sha256)", "v2 BLAKE3, pure Go lanes"}, scale: 1},
 		{file: "prover_overhead", title: "CPU prover (prover matmul's stages) over a bare GEMM, s = 280", xlabel: "n", ylabel: "prover time over the bare GEMM (%)", logX: true,
-			series: []string{"overhead over our gemm", "overhead over onednn"},
-			labels: []string{"over our bare GEMM", "over oneDNN's bare GEMM"}, scale: 1},
+			series: []string{"overhead over our gemm", "overhead over our gemm cpu", "overhead over onednn"},
+			labels: []string{"over our bare GEMM, wall time", "over our bare GEMM, CPU time", "over oneDNN's bare GEMM, wall time"}, scale: 1},
 		{file: "succinct_prove", title: "Groth16 prove time vs samples (8×8×8 matmul unit)", xlabel: "samples per group", ylabel: "prove time (ms)", logX: true,
 			series: []string{"succinct prove"}, labels: []string{"prove (all cores)"}, scale: 1000, minPoints: 4, legendLeft: true},
 	}
