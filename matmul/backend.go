@@ -17,6 +17,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/seed46f70faa/trainproof/field"
 	"github.com/seed46f70faa/trainproof/tensor"
@@ -56,6 +58,43 @@ type Product struct {
 	// over C. len(RowHashes) must be C's rows.
 	RowHashes [][32]byte
 	HashKey   [32]byte
+
+	// Timing, when not nil, collects where the product's time went beside
+	// the multiply-adds (what a backend can tell apart).
+	Timing *Timing
+}
+
+// Timing is the time a product spent on work beside its multiply-adds,
+// summed over the workers that did it (so up to cores × the product's wall
+// time). The CPU backend fills it; others may leave it zero.
+type Timing struct {
+	operands, hash atomic.Int64 // nanoseconds
+}
+
+// Operands is the time spent generating the rows of generated operands
+// (CPU.GenInt8).
+func (t *Timing) Operands() time.Duration { return time.Duration(t.operands.Load()) }
+
+// Hash is the time spent hashing C's rows (Product.RowHashes).
+func (t *Timing) Hash() time.Duration { return time.Duration(t.hash.Load()) }
+
+func (t *Timing) start() time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+func (t *Timing) addOperands(since time.Time) {
+	if t != nil {
+		t.operands.Add(int64(time.Since(since)))
+	}
+}
+
+func (t *Timing) addHash(since time.Time) {
+	if t != nil {
+		t.hash.Add(int64(time.Since(since)))
+	}
 }
 
 // Dims returns m, k, n of the product, checking the shapes.

@@ -27,10 +27,24 @@ func NewCPU() *CPU { return &CPU{path: defaultPath(), workers: runtime.GOMAXPROC
 type cpuBuf struct {
 	i8  *tensor.Int8
 	i32 *tensor.Int32
+	gen *genInt8 // rows made on demand (GenInt8) while i8 is nil
+}
+
+// genInt8 is a generated int8 matrix: f writes row i.
+type genInt8 struct {
+	rows, cols int
+	f          func(i int, row []int8)
+}
+
+// i8src is an int8 operand as the GEMM reads it: a matrix, or rows it
+// generates as it packs them.
+type i8src struct {
+	m   *tensor.Int8
+	gen *genInt8
 }
 
 func (b *cpuBuf) Kind() tensor.Kind {
-	if b.i8 != nil {
+	if b.i8 != nil || b.gen != nil {
 		return tensor.KindInt8
 	}
 	return tensor.KindInt32
@@ -42,8 +56,20 @@ func (b *cpuBuf) Shape() (int, int) {
 		return b.i8.Rows, b.i8.Cols
 	case b.i32 != nil:
 		return b.i32.Rows, b.i32.Cols
+	case b.gen != nil:
+		return b.gen.rows, b.gen.cols
 	}
 	return 0, 0 // freed
+}
+
+// GenInt8 returns a rows×cols int8 buffer whose row i gen writes (into a
+// zeroed slice of cols) whenever it is read: an operand derived from a seed,
+// which products on the VNNI path generate a strip or a panel at a time as
+// they pack it, so it is never stored whole. Any other use stores it whole
+// first, once. gen must be safe for concurrent use and give the same row
+// every time.
+func (c *CPU) GenInt8(rows, cols int, gen func(i int, row []int8)) Buffer {
+	return &cpuBuf{gen: &genInt8{rows: rows, cols: cols, f: gen}}
 }
 
 // WrapInt8 returns a buffer that aliases m (no copy): CPU-only callers use it
@@ -80,10 +106,33 @@ func (c *CPU) UploadInt32(m *tensor.Int32) (Buffer, error) {
 
 func (c *CPU) buf(b Buffer) (*cpuBuf, error) {
 	cb, ok := b.(*cpuBuf)
-	if !ok || cb == nil || (cb.i8 == nil && cb.i32 == nil) {
+	if !ok || cb == nil || (cb.i8 == nil && cb.i32 == nil && cb.gen == nil) {
 		return nil, fmt.Errorf("%w: not a live cpu buffer", ErrBuffer)
 	}
+	if cb.i8 == nil && cb.gen != nil {
+		g := cb.gen
+		m := tensor.NewInt8(g.rows, g.cols)
+		par.Range(g.rows, workersFor(g.rows*g.cols), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				g.f(i, m.Row(i))
+			}
+		})
+		cb.i8 = m
+	}
 	return cb, nil
+}
+
+// operand returns an int8 operand of a product: generated rows stay
+// generated where the VNNI path packs them (not transposed).
+func (c *CPU) operand(b Buffer, trans bool) (i8src, error) {
+	if cb, ok := b.(*cpuBuf); ok && cb != nil && cb.i8 == nil && cb.gen != nil && c.path == PathVNNI && !trans {
+		return i8src{gen: cb.gen}, nil
+	}
+	cb, err := c.buf(b)
+	if err != nil {
+		return i8src{}, err
+	}
+	return i8src{m: cb.i8}, nil
 }
 
 func (c *CPU) DownloadInt8(b Buffer, dst *tensor.Int8) error {
@@ -139,7 +188,7 @@ func (c *CPU) Free(b Buffer) error {
 	if err != nil {
 		return err
 	}
-	cb.i8, cb.i32 = nil, nil
+	cb.i8, cb.i32, cb.gen = nil, nil, nil
 	return nil
 }
 
@@ -152,11 +201,11 @@ func (c *CPU) MatMul(ctx context.Context, ps []Product) error {
 		}
 		// Buffers first: Dims asks them their shapes, which a freed or
 		// foreign buffer cannot be trusted to answer.
-		a, err := c.buf(p.A)
+		a, err := c.operand(p.A, p.TransA)
 		if err != nil {
 			return err
 		}
-		b, err := c.buf(p.B)
+		b, err := c.operand(p.B, p.TransB)
 		if err != nil {
 			return err
 		}
@@ -181,18 +230,20 @@ func (c *CPU) MatMul(ctx context.Context, ps []Product) error {
 			clear(cc.i32.Data)
 		case c.path == PathVNNI:
 			s := simdPool.Get().(*simdScratch)
-			gemmVNNI(m, k, n, a.i8, p.TransA, b.i8, p.TransB, cc.i32, s, workers, hash)
+			gemmVNNI(m, k, n, a, p.TransA, b, p.TransB, cc.i32, s, workers, hash, p.Timing)
 			simdPool.Put(s)
 			hash = nil // hashed in the epilogue
 		case c.path == PathAVX2:
 			s := simdPool.Get().(*simdScratch)
-			gemmAVX2(m, k, n, a.i8, p.TransA, b.i8, p.TransB, cc.i32, s, workers)
+			gemmAVX2(m, k, n, a.m, p.TransA, b.m, p.TransB, cc.i32, s, workers)
 			simdPool.Put(s)
 		default:
-			gemm(m, k, n, a.i8, p.TransA, b.i8, p.TransB, cc.i32, workers)
+			gemm(m, k, n, a.m, p.TransA, b.m, p.TransB, cc.i32, workers)
 		}
 		if hash != nil { // paths without a fused epilogue hash afterwards
+			t := p.Timing.start()
 			par.Range(m, workersFor(m*n), func(lo, hi int) { hash.rows(cc.i32, lo, hi) })
+			p.Timing.addHash(t)
 		}
 	}
 	return nil

@@ -49,6 +49,10 @@ const hashBlock = 64
 // micro-panels and C tiles stay in L2.
 const kcQuads = 64
 
+// bStrip is the rows of B one VNNI packing step takes (and a generated B
+// generates at once): kcQuads quads.
+const bStrip = 4 * kcQuads
+
 // gemmScratch holds op(A) packed for the portable GEMM between calls.
 type gemmScratch struct {
 	a   [][mr]uint8 // panel p, step l: a[p·kp + l][r] = op(A)[mr·p + r][l] + 128, 0 when padding

@@ -149,6 +149,66 @@ done:
 	VZEROUPPER
 	RET
 
+// func packBVNNI64(dst *byte, src *byte, ldb int, nq int, sums *int32)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VNNI
+TEXT ·packBVNNI64(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         ldb+16(FP), DX
+	MOVQ         nq+24(FP), BX
+	MOVQ         sums+32(FP), SI
+	LEAQ         (DX)(DX*2), DI
+	MOVL         $0x01010101, R8
+	VPBROADCASTD R8, Z0
+	VMOVDQU32    (SI), Z1
+	VMOVDQU32    64(SI), Z2
+	VMOVDQU32    128(SI), Z3
+	VMOVDQU32    192(SI), Z4
+
+packloop:
+	CMPQ       BX, $0x00
+	JE         packdone
+	VMOVDQU8   (CX), Z5
+	VMOVDQU8   (CX)(DX*1), Z6
+	VMOVDQU8   (CX)(DX*2), Z7
+	VMOVDQU8   (CX)(DI*1), Z8
+	VPUNPCKLBW Z6, Z5, Z9
+	VPUNPCKHBW Z6, Z5, Z5
+	VPUNPCKLBW Z8, Z7, Z6
+	VPUNPCKHBW Z8, Z7, Z7
+	VPUNPCKLWD Z6, Z9, Z8
+	VPUNPCKHWD Z6, Z9, Z6
+	VPUNPCKLWD Z7, Z5, Z9
+	VPUNPCKHWD Z7, Z5, Z5
+	VSHUFI32X4 $0x44, Z6, Z8, Z7
+	VSHUFI32X4 $0x44, Z5, Z9, Z10
+	VSHUFI32X4 $0xee, Z6, Z8, Z6
+	VSHUFI32X4 $0xee, Z5, Z9, Z5
+	VSHUFI32X4 $0x88, Z10, Z7, Z8
+	VSHUFI32X4 $0xdd, Z10, Z7, Z7
+	VSHUFI32X4 $0x88, Z5, Z6, Z9
+	VSHUFI32X4 $0xdd, Z5, Z6, Z5
+	VMOVDQU32  Z8, (AX)
+	VPDPBUSD   Z8, Z0, Z1
+	VMOVDQU32  Z7, 64(AX)
+	VPDPBUSD   Z7, Z0, Z2
+	VMOVDQU32  Z9, 128(AX)
+	VPDPBUSD   Z9, Z0, Z3
+	VMOVDQU32  Z5, 192(AX)
+	VPDPBUSD   Z5, Z0, Z4
+	ADDQ       $0x00000100, AX
+	LEAQ       (CX)(DX*4), CX
+	DECQ       BX
+	JMP        packloop
+
+packdone:
+	VMOVDQU32 Z1, (SI)
+	VMOVDQU32 Z2, 64(SI)
+	VMOVDQU32 Z3, 128(SI)
+	VMOVDQU32 Z4, 192(SI)
+	VZEROUPPER
+	RET
+
 // func gemmAVX2x4x16(a *int16, b *int16, c *int32, kp int)
 // Requires: AVX, AVX2
 TEXT ·gemmAVX2x4x16(SB), NOSPLIT, $0-32

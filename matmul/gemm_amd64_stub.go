@@ -12,6 +12,13 @@ package matmul
 //go:noescape
 func gemmVNNI6x64(a *byte, b *byte, c *int32, ldc int, kq int, init *int32)
 
+// packBVNNI64 packs nq quads of k of a 64-column panel of B (rows ldb bytes
+// apart from src) into dst, dword c of quad q = rows 4q … 4q+3 of column c,
+// and adds the columns' sums to sums[0:64].
+//
+//go:noescape
+func packBVNNI64(dst *byte, src *byte, ldb int, nq int, sums *int32)
+
 // gemmAVX2x4x16 computes a 4×16 tile over kp pairs of k (AVX2, int16 pairs).
 //
 //go:noescape

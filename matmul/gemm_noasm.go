@@ -11,7 +11,7 @@ const (
 
 type simdScratch struct{}
 
-func gemmVNNI(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *tensor.Int32, s *simdScratch, workers int, hash *rowHasher) {
+func gemmVNNI(m, k, n int, a i8src, ta bool, b i8src, tb bool, c *tensor.Int32, s *simdScratch, workers int, hash *rowHasher, tm *Timing) {
 	panic("matmul: no VNNI path in this build")
 }
 

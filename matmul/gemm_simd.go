@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/sys/cpu"
 
@@ -15,7 +16,7 @@ import (
 
 // hasVNNI and hasAVX2 say which SIMD paths this CPU runs.
 var (
-	hasVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI
+	hasVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI
 	hasAVX2 = cpu.X86.HasAVX2
 )
 
@@ -41,26 +42,33 @@ var blockPool = sync.Pool{New: func() any { return new([]byte) }}
 // = b[4q:4q+4][64·panel+16v+c] (signed). Padding rows and columns are zero in
 // B, so they add nothing; padding rows of A are dropped when unpacking.
 //
-// B is packed whole; A one block of row panels at a time by the worker that
-// runs it (blocks are handed out in turn, so a core slowed by other work
-// takes fewer). A block is finished across every column panel, then hashed
-// while its rows are still in cache when the product asks for row hashes.
-func gemmVNNI(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *tensor.Int32, s *simdScratch, workers int, hash *rowHasher) {
+// B is packed whole, in strips of rows shared by the workers; A one block
+// of row panels at a time by the worker that runs it (blocks are handed out
+// in turn, so a core slowed by other work takes fewer). A generated operand
+// (CPU.GenInt8) is generated a strip or a panel at a time into a small
+// buffer and packed from there, never stored whole. A block is finished
+// across every column panel, then hashed while its rows are still in cache
+// when the product asks for row hashes.
+func gemmVNNI(m, k, n int, a i8src, ta bool, b i8src, tb bool, c *tensor.Int32, s *simdScratch, workers int, hash *rowHasher, tm *Timing) {
 	kq := (k + 3) / 4
 	mp, np := (m+vnniMR-1)/vnniMR, (n+vnniNR-1)/vnniNR
 	s.b8 = grow(s.b8, np*kq*vnniNR*4)
 	s.bias = grow(s.bias, np*vnniNR)
-	par.Range(np, workers, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			packBVNNI(s.b8[p*kq*vnniNR*4:(p+1)*kq*vnniNR*4], s.bias[p*vnniNR:(p+1)*vnniNR], b, tb, k, n, p*vnniNR)
-		}
-	})
+	if tb {
+		par.Range(np, workers, func(lo, hi int) {
+			for p := lo; p < hi; p++ {
+				packBVNNI(s.b8[p*kq*vnniNR*4:(p+1)*kq*vnniNR*4], s.bias[p*vnniNR:(p+1)*vnniNR], b.m, k, p*vnniNR)
+			}
+		})
+	} else {
+		packBStrips(s, b, k, kq, n, workers, tm)
+	}
 	bsize, blocks := rowBlocks(mp, workers)
 	if hash == nil && blocks < workers {
 		// Too few rows to share by blocks: A packed whole, columns shared.
 		s.a8 = grow(s.a8, mp*kq*vnniMR*4)
 		par.Range(mp, workers, func(lo, hi int) {
-			packAVNNI(s.a8[lo*kq*vnniMR*4:hi*kq*vnniMR*4], a, ta, m, k, lo, hi)
+			packAVNNI(s.a8[lo*kq*vnniMR*4:hi*kq*vnniMR*4], a, ta, m, k, lo, hi, tm)
 		})
 		split(mp, np, workers, func(rp0, rp1, cp0, cp1 int) {
 			vnniBlock(s, s.a8[rp0*kq*vnniMR*4:], m, kq, n, c, rp0, rp1, cp0, cp1)
@@ -71,11 +79,13 @@ func gemmVNNI(m, k, n int, a *tensor.Int8, ta bool, b *tensor.Int8, tb bool, c *
 		rp0, rp1 := blk*bsize, min((blk+1)*bsize, mp)
 		bp := blockPool.Get().(*[]byte)
 		*bp = grow(*bp, (rp1-rp0)*kq*vnniMR*4)
-		packAVNNI(*bp, a, ta, m, k, rp0, rp1)
+		packAVNNI(*bp, a, ta, m, k, rp0, rp1, tm)
 		vnniBlock(s, *bp, m, kq, n, c, rp0, rp1, 0, np)
 		blockPool.Put(bp)
 		if hash != nil {
+			t := tm.start()
 			hash.rows(c, rp0*vnniMR, min(rp1*vnniMR, m))
+			tm.addHash(t)
 		}
 	})
 }
@@ -154,12 +164,26 @@ func vnniBlock(s *simdScratch, ap []byte, m, kq, n int, c *tensor.Int32, rp0, rp
 }
 
 // packAVNNI packs row panels rp0 … rp1−1 of op(A) into dst (VNNI layout,
-// biased to unsigned).
-func packAVNNI(dst []byte, a *tensor.Int8, ta bool, m, k, rp0, rp1 int) {
+// biased to unsigned); a generated A is generated a panel at a time.
+func packAVNNI(dst []byte, a i8src, ta bool, m, k, rp0, rp1 int, tm *Timing) {
 	const mr = vnniMR
 	kq := (k + 3) / 4
+	var gen []int8
+	if a.gen != nil {
+		gp := rowPool.Get().(*[]int8)
+		defer rowPool.Put(gp)
+		*gp = grow(*gp, mr*k)
+		gen = *gp
+	}
 	for p := rp0; p < rp1; p++ {
 		panel := dst[(p-rp0)*kq*mr*4 : (p-rp0+1)*kq*mr*4]
+		if gen != nil {
+			t := tm.start()
+			for r := 0; r < mr && p*mr+r < m; r++ {
+				a.gen.f(p*mr+r, gen[r*k:(r+1)*k])
+			}
+			tm.addOperands(t)
+		}
 		for r := 0; r < mr; r++ {
 			i := p*mr + r
 			if i >= m { // padding rows: any value, B's product is dropped
@@ -168,16 +192,24 @@ func packAVNNI(dst []byte, a *tensor.Int8, ta bool, m, k, rp0, rp1 int) {
 			l0 := 0
 			if !ta {
 				// Four k of a row at once: one word, biased bytewise.
-				row := int8Bytes(a.Data[i*k : (i+1)*k])
+				var row []byte
+				if gen != nil {
+					row = int8Bytes(gen[r*k : (r+1)*k])
+				} else {
+					row = int8Bytes(a.m.Data[i*k : (i+1)*k])
+				}
 				for q := 0; q < k/4; q++ {
 					binary.LittleEndian.PutUint32(panel[q*mr*4+r*4:], binary.LittleEndian.Uint32(row[4*q:])^0x80808080)
 				}
-				l0 = k / 4 * 4
+				for l := k / 4 * 4; l < k; l++ {
+					panel[(l/4)*mr*4+r*4+l%4] = row[l] ^ 0x80
+				}
+				l0 = k
 			}
 			for l := l0; l < 4*kq; l++ {
 				var x int8
 				if l < k {
-					x = opA(a, ta, i, l)
+					x = opA(a.m, ta, i, l)
 				}
 				panel[(l/4)*mr*4+r*4+l%4] = byte(int32(x) + 128)
 			}
@@ -185,49 +217,105 @@ func packAVNNI(dst []byte, a *tensor.Int8, ta bool, m, k, rp0, rp1 int) {
 	}
 }
 
-// packBVNNI packs the column panel of op(B) from column j0 into dst (VNNI
-// layout, signed) and −128 times its column sums into bias.
-func packBVNNI(dst []byte, bias []int32, b *tensor.Int8, tb bool, k, n, j0 int) {
-	const nr = vnniNR
-	clear(dst)
-	cols := min(nr, n-j0)
-	var sums [nr]int32
-	if tb {
-		// op(B) column j is row j of b: read it contiguously.
-		for cc := 0; cc < cols; cc++ {
-			row := b.Data[(j0+cc)*b.Cols : (j0+cc)*b.Cols+k]
-			var sum int32
-			for l, x := range row {
-				sum += int32(x)
-				dst[(l/4)*nr*4+cc*4+l%4] = byte(x)
-			}
-			sums[cc] = sum
+// rowPool holds buffers that generated rows are written into.
+var rowPool = sync.Pool{New: func() any { return new([]int8) }}
+
+// packBStrips packs B (not transposed) into s.b8 and its column sums into
+// s.bias, strips of bStrip rows shared by the workers: whole quads of
+// whole panels with packBVNNI64, the last k%4 rows and a last, partial
+// panel in Go. A generated B is generated a strip at a time.
+func packBStrips(s *simdScratch, b i8src, k, kq, n, workers int, tm *Timing) {
+	const bQuad = vnniNR * 4
+	np, whole := (n+vnniNR-1)/vnniNR, n/vnniNR
+	if whole < np { // padding columns are zero
+		clear(s.b8[whole*kq*bQuad:])
+	}
+	if k%4 != 0 { // so are padding rows
+		for p := range whole {
+			clear(s.b8[(p*kq+kq-1)*bQuad : (p*kq+kq)*bQuad])
 		}
-	} else {
-		// op(B) rows 4q … 4q+3 are rows of b: one word a column.
-		q := 0
-		if cols == nr {
-			for ; 4*q+3 < k; q++ {
-				r0 := (*[nr]int8)(b.Data[(4*q)*n+j0:])
-				r1 := (*[nr]int8)(b.Data[(4*q+1)*n+j0:])
-				r2 := (*[nr]int8)(b.Data[(4*q+2)*n+j0:])
-				r3 := (*[nr]int8)(b.Data[(4*q+3)*n+j0:])
-				out := dst[q*nr*4 : (q+1)*nr*4]
-				for cc := range nr {
-					x0, x1, x2, x3 := r0[cc], r1[cc], r2[cc], r3[cc]
-					sums[cc] += int32(x0) + int32(x1) + int32(x2) + int32(x3)
-					binary.LittleEndian.PutUint32(out[cc*4:], uint32(uint8(x0))|uint32(uint8(x1))<<8|uint32(uint8(x2))<<16|uint32(uint8(x3))<<24)
+	}
+	strips := (k + bStrip - 1) / bStrip
+	var mu sync.Mutex
+	total := make([][vnniNR]int32, np)
+	par.Range(strips, workers, func(lo, hi int) {
+		sums := make([][vnniNR]int32, np)
+		var gen []int8
+		if b.gen != nil {
+			gp := rowPool.Get().(*[]int8)
+			defer rowPool.Put(gp)
+			*gp = grow(*gp, bStrip*n)
+			gen = *gp
+		}
+		for st := lo; st < hi; st++ {
+			l0, l1 := st*bStrip, min((st+1)*bStrip, k)
+			var rows []int8
+			if gen != nil {
+				t := tm.start()
+				for l := l0; l < l1; l++ {
+					b.gen.f(l, gen[(l-l0)*n:(l-l0+1)*n])
+				}
+				tm.addOperands(t)
+				rows = gen[:(l1-l0)*n]
+			} else {
+				rows = b.m.Data[l0*n : l1*n]
+			}
+			q0, q1 := l0/4, l1/4
+			for p := range whole {
+				if q1 > q0 {
+					packBVNNI64(&s.b8[(p*kq+q0)*bQuad], int8Ptr(rows[p*vnniNR:]), n, q1-q0, &sums[p][0])
+				}
+				for l := 4 * q1; l < l1; l++ { // the last k%4 rows
+					d := s.b8[(p*kq+l/4)*bQuad:]
+					for cc, x := range rows[(l-l0)*n+p*vnniNR : (l-l0)*n+(p+1)*vnniNR] {
+						sums[p][cc] += int32(x)
+						d[cc*4+l%4] = byte(x)
+					}
+				}
+			}
+			if whole < np {
+				for l := l0; l < l1; l++ {
+					d := s.b8[(whole*kq+l/4)*bQuad:]
+					for cc, x := range rows[(l-l0)*n+whole*vnniNR : (l-l0+1)*n] {
+						sums[whole][cc] += int32(x)
+						d[cc*4+l%4] = byte(x)
+					}
 				}
 			}
 		}
-		for l := 4 * q; l < k; l++ {
-			row := b.Data[l*n+j0 : l*n+j0+cols]
-			d := dst[(l/4)*nr*4+l%4:]
-			for cc, x := range row {
-				sums[cc] += int32(x)
-				d[cc*4] = byte(x)
+		mu.Lock()
+		for p := range sums {
+			for j, x := range sums[p] {
+				total[p][j] += x
 			}
 		}
+		mu.Unlock()
+	})
+	for p := range total {
+		for j, x := range total[p] {
+			s.bias[p*vnniNR+j] = -128 * x
+		}
+	}
+}
+
+func int8Ptr(s []int8) *byte { return (*byte)(unsafe.Pointer(&s[0])) }
+
+// packBVNNI packs the column panel of op(B) = bᵀ from column j0 into dst
+// (VNNI layout, signed) and −128 times its column sums into bias.
+func packBVNNI(dst []byte, bias []int32, b *tensor.Int8, k, j0 int) {
+	const nr = vnniNR
+	clear(dst)
+	cols := min(nr, b.Rows-j0)
+	var sums [nr]int32
+	// op(B) column j is row j of b: read it contiguously.
+	for cc := 0; cc < cols; cc++ {
+		row := b.Data[(j0+cc)*b.Cols : (j0+cc)*b.Cols+k]
+		var sum int32
+		for l, x := range row {
+			sum += int32(x)
+			dst[(l/4)*nr*4+cc*4+l%4] = byte(x)
+		}
+		sums[cc] = sum
 	}
 	for j := range bias {
 		bias[j] = -128 * sums[j]

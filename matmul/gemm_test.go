@@ -351,3 +351,53 @@ func TestFusedRowHashes(t *testing.T) {
 	err := cpu.MatMul(context.Background(), []Product{{A: cpu.WrapInt8(tensor.NewInt8(2, 2)), B: cpu.WrapInt8(tensor.NewInt8(2, 2)), C: cpu.WrapInt32(tensor.NewInt32(2, 2)), RowHashes: make([][32]byte, 3)}})
 	require.ErrorIs(t, err, ErrShape)
 }
+
+// TestGeneratedOperands: operands given as generated rows (GenInt8) give
+// the same product and fused row hashes as the stored matrices, on every
+// path, shape and transpose (a transposed or non-VNNI operand is stored
+// whole first), and the generator is asked only for rows that exist.
+func TestGeneratedOperands(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	gen := func(t *testing.T, m *tensor.Int8) func(i int, row []int8) {
+		return func(i int, row []int8) {
+			if i < 0 || i >= m.Rows || len(row) != m.Cols {
+				t.Errorf("generator asked for row %d of %d, %d wide", i, m.Rows, len(row))
+				return
+			}
+			copy(row, m.Row(i))
+		}
+	}
+	forPaths(t, func(t *testing.T, cpu *CPU) {
+		shapes := append([][3]int{{6*hashBlock*2 + 7, 2*bStrip + 5, 131}}, blockShapes...)
+		for _, s := range shapes {
+			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}} {
+				p := newProduct(rng, s[0], s[1], s[2], tr[0], tr[1])
+				want := p.naive()
+				for _, which := range []int{1, 2, 3} {
+					var a, b Buffer = cpu.WrapInt8(p.a), cpu.WrapInt8(p.b)
+					if which&1 != 0 {
+						a = cpu.GenInt8(p.a.Rows, p.a.Cols, gen(t, p.a))
+					}
+					if which&2 != 0 {
+						b = cpu.GenInt8(p.b.Rows, p.b.Cols, gen(t, p.b))
+					}
+					c := tensor.NewInt32(p.m, p.n)
+					hashes := make([][32]byte, p.m)
+					var tm Timing
+					require.NoError(t, cpu.MatMul(context.Background(), []Product{{A: a, B: b, TransA: p.ta, TransB: p.tb, C: cpu.WrapInt32(c), RowHashes: hashes, HashKey: [32]byte{9}, Timing: &tm}}))
+					require.Equal(t, want.Data, c.Data, "%v, generated %d", p, which)
+					sep := make([][32]byte, p.m)
+					require.NoError(t, cpu.HashRows(context.Background(), cpu.WrapInt32(c), [32]byte{9}, sep))
+					require.Equal(t, sep, hashes, "%v, generated %d", p, which)
+				}
+			}
+		}
+	})
+	cpu := NewCPU()
+	g := cpu.GenInt8(3, 4, func(i int, row []int8) { row[0] = int8(i) })
+	got := tensor.NewInt8(3, 4)
+	require.NoError(t, cpu.DownloadInt8(g, got))
+	require.Equal(t, []int8{0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0}, got.Data)
+	require.NoError(t, cpu.Free(g))
+	require.ErrorIs(t, cpu.DownloadInt8(g, got), ErrBuffer)
+}
