@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/binary"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -98,6 +100,24 @@ func TestHostileFilesBoundedMemory(t *testing.T) {
 		{"a checkpoint file", "verifier", []string{"verify", "--any-task", "--checkpoint", zeros, valid}, GiB},
 		{"a phase-1 file", "prover", []string{"ceremony", "verify", "--dir", ceremony("c1", GiB)}, GiB},
 		{"a ceremony file", "prover", []string{"ceremony", "verify", "--dir", filepath.Dir(sparse("c2/ceremony", []byte("trainproof ceremony v1 8 8 8 2\n"), GiB))}, GiB},
+	}
+	// A FIFO in any file's place is refused, not waited on.
+	fifo := filepath.Join(dir, "fifo.tpb")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	for _, args := range [][]string{
+		{"verify", "--any-task", fifo},
+		{"verify", "--any-task", "--key", fifo, valid},
+		{"verify", "--any-task", "--nonces", fifo, valid},
+		{"verify", "--any-task", "--checkpoint", fifo, valid},
+		{"verify", "--mode", "succinct", "--allow-dev-keys", "--vk", fifo, "--any-task", tps},
+		{"inspect", fifo},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		out, err := exec.CommandContext(ctx, filepath.Join(bin, "verifier"), args...).CombinedOutput()
+		cancel()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "%v: %s", args, out)
+		require.Contains(t, []int{1, 2}, ee.ExitCode(), "%v: %s", args, out)
 	}
 	for _, tc := range cases {
 		cmd := exec.Command(filepath.Join(bin, tc.cmd), tc.args...)
