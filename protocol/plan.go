@@ -298,6 +298,18 @@ func DatasetLeaf(i int, label uint8, image []byte) commit.Hash {
 // derives all of B for every unit it checks, and v1's SHA-256 per 32 bytes
 // cost more than the check itself at n = 4096.
 func GenRow(seed uint64, which byte, i int, out []int8) {
+	NewRowGen(seed, which).Row(i, out)
+}
+
+// RowGen generates the rows of one seed-derived matrix (GenRow) with its
+// key derived and expanded once. It is safe for concurrent use.
+type RowGen struct {
+	block cipher.Block
+}
+
+// NewRowGen returns the generator of the matrix named by which ('A' or 'B')
+// of a matmul work unit with the given seed.
+func NewRowGen(seed uint64, which byte) RowGen {
 	var kb [17 + 8 + 1]byte
 	n := copy(kb[:], "trainproof/v2/gen")
 	binary.BigEndian.PutUint64(kb[n:], seed)
@@ -307,9 +319,14 @@ func GenRow(seed uint64, which byte, i int, out []int8) {
 	if err != nil {
 		panic(err) // a 16-byte key is always valid
 	}
+	return RowGen{block: block}
+}
+
+// Row fills out (every element) with row i, exactly as GenRow.
+func (g RowGen) Row(i int, out []int8) {
 	var iv [aes.BlockSize]byte
 	binary.BigEndian.PutUint32(iv[:], uint32(i))
 	dst := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), len(out))
 	clear(dst)
-	cipher.NewCTR(block, iv[:]).XORKeyStream(dst, dst)
+	cipher.NewCTR(g.block, iv[:]).XORKeyStream(dst, dst)
 }

@@ -1,6 +1,10 @@
 package protocol
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/sha256"
+	"encoding/binary"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -149,6 +153,34 @@ func TestGenRow(t *testing.T) {
 	short := make([]int8, 40)
 	GenRow(1, 'A', 3, short)
 	require.Equal(t, a[:40], short)
+}
+
+// TestRowGenSpec: RowGen's rows are the keystream §2 specifies, written
+// over whatever the row held.
+func TestRowGenSpec(t *testing.T) {
+	for _, which := range []byte{'A', 'B'} {
+		key := sha256.Sum256(append(binary.BigEndian.AppendUint64([]byte("trainproof/v2/gen"), 7), which))
+		block, err := aes.NewCipher(key[:16])
+		require.NoError(t, err)
+		g := NewRowGen(7, which)
+		for _, i := range []int{0, 1, 4095, 65535} {
+			var iv [16]byte
+			binary.BigEndian.PutUint32(iv[:], uint32(i))
+			want := make([]byte, 1000)
+			cipher.NewCTR(block, iv[:]).XORKeyStream(want, want)
+			got := make([]int8, 1000)
+			for j := range got {
+				got[j] = int8(j) // stale contents
+			}
+			g.Row(i, got)
+			for j := range got {
+				require.Equal(t, int8(want[j]), got[j], "%c row %d byte %d", which, i, j)
+			}
+			gen := make([]int8, 1000)
+			GenRow(7, which, i, gen)
+			require.Equal(t, got, gen)
+		}
+	}
 }
 
 func TestMaxInnerAgrees(t *testing.T) { require.Equal(t, matmul.MaxInner, MaxInner) }
