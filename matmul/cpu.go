@@ -62,12 +62,12 @@ func (b *cpuBuf) Shape() (int, int) {
 	return 0, 0 // freed
 }
 
-// GenInt8 returns a rows×cols int8 buffer whose row i gen writes (into a
-// zeroed slice of cols) whenever it is read: an operand derived from a seed,
-// which products on the VNNI path generate a strip or a panel at a time as
-// they pack it, so it is never stored whole. Any other use stores it whole
-// first, once. gen must be safe for concurrent use and give the same row
-// every time.
+// GenInt8 returns a rows×cols int8 buffer whose row i gen writes, every
+// element of it (the slice may hold an earlier row), whenever it is read: an
+// operand derived from a seed, which products on the VNNI path generate a
+// strip or a panel at a time as they pack it, so it is never stored whole.
+// Any other use stores it whole first, once. gen must be safe for
+// concurrent use and give the same row every time.
 func (c *CPU) GenInt8(rows, cols int, gen func(i int, row []int8)) Buffer {
 	return &cpuBuf{gen: &genInt8{rows: rows, cols: cols, f: gen}}
 }
@@ -184,11 +184,11 @@ func (c *CPU) ReadRows(b Buffer, rows []int, dst []byte) error {
 }
 
 func (c *CPU) Free(b Buffer) error {
-	cb, err := c.buf(b)
-	if err != nil {
-		return err
+	cb, ok := b.(*cpuBuf)
+	if !ok || cb == nil || (cb.i8 == nil && cb.i32 == nil && cb.gen == nil) {
+		return fmt.Errorf("%w: not a live cpu buffer", ErrBuffer)
 	}
-	cb.i8, cb.i32, cb.gen = nil, nil, nil
+	cb.i8, cb.i32, cb.gen = nil, nil, nil // a generated buffer is not made to be freed
 	return nil
 }
 

@@ -400,4 +400,9 @@ func TestGeneratedOperands(t *testing.T) {
 	require.Equal(t, []int8{0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0}, got.Data)
 	require.NoError(t, cpu.Free(g))
 	require.ErrorIs(t, cpu.DownloadInt8(g, got), ErrBuffer)
+	made := 0
+	g = cpu.GenInt8(3, 4, func(i int, row []int8) { made++ })
+	require.NoError(t, cpu.Free(g))
+	require.Zero(t, made, "Free generates nothing")
+	require.ErrorIs(t, cpu.Free(g), ErrBuffer)
 }

@@ -407,6 +407,42 @@ func MatMulOn(ctx context.Context, be matmul.Backend, task protocol.Task, a, b *
 	return st, nil
 }
 
+// MatMulFused runs a matmul work unit on the CPU backend with its operands
+// derived inside the product: each row of A and B is generated
+// (protocol.RowGen) as the GEMM packs it (matmul.CPU.GenInt8), so neither
+// is stored whole nor read back from memory, and C's rows are hashed in the
+// product's epilogue. The step's A and B are generated buffers on cpu
+// (Step.Backend): committing and finishing need only their shapes; a
+// caller that wants them stored (the succinct prover) uses MatMulOperands
+// and MatMulOn. tm, if not nil, collects the product's timing.
+func MatMulFused(ctx context.Context, cpu *matmul.CPU, task protocol.Task, tm *matmul.Timing) (*Step, error) {
+	if err := task.Validate(); err != nil {
+		return nil, err
+	}
+	if task.Work != protocol.WorkMatMul {
+		return nil, fmt.Errorf("prover: task is %v, not matmul", task.Work)
+	}
+	plan, err := protocol.NewPlan(task)
+	if err != nil {
+		return nil, err
+	}
+	sp := task.MatMul
+	ga, gb := protocol.NewRowGen(sp.Seed, 'A'), protocol.NewRowGen(sp.Seed, 'B')
+	a := cpu.GenInt8(int(sp.M), int(sp.K), ga.Row)
+	b := cpu.GenInt8(int(sp.K), int(sp.N), gb.Row)
+	c := tensor.NewInt32(int(sp.M), int(sp.N))
+	leaves := make([]commit.Hash, sp.M)
+	key := plan.RowKey(task.ID(), 0, plan.MatC)
+	if err := cpu.MatMul(ctx, []matmul.Product{{A: a, B: b, C: cpu.WrapInt32(c), RowHashes: leaves, HashKey: key, Timing: tm}}); err != nil {
+		return nil, err
+	}
+	st := &Step{Task: task, Matrices: make([]Matrix, len(plan.Matrices)), Leaves: map[int][]commit.Hash{plan.MatC: leaves}, Backend: cpu}
+	st.Matrices[plan.MatA] = Matrix{Buf: a}
+	st.Matrices[plan.MatB] = Matrix{Buf: b}
+	st.Matrices[plan.MatC] = Matrix{I32: c}
+	return st, nil
+}
+
 // matMulDevice runs the product on a backend with its own memory: upload the
 // operands, multiply (hashing C's rows there), and return C's buffer.
 func matMulDevice(ctx context.Context, be matmul.Backend, a, b *tensor.Int8, m, n int, leaves []commit.Hash, key [32]byte) (matmul.Buffer, error) {
@@ -432,9 +468,10 @@ func matMulDevice(ctx context.Context, be matmul.Backend, a, b *tensor.Int8, m, 
 }
 
 func genRows(m *tensor.Int8, seed uint64, which byte) {
+	g := protocol.NewRowGen(seed, which)
 	par.Range(m.Rows, 0, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			protocol.GenRow(seed, which, i, m.Row(i))
+			g.Row(i, m.Row(i))
 		}
 	})
 }

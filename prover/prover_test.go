@@ -176,3 +176,40 @@ func TestResidentTrainingOnEmulatedGPU(t *testing.T) {
 	weights := 4 * (784*20 + 20*12 + 12*10)
 	require.Equal(t, uint64(weights), total-free, "only the weights stay on the device")
 }
+
+// TestMatMulFused: a unit whose operands are generated inside the product
+// makes the same bundle, byte for byte, as one whose operands are derived
+// first, in both variants, and it verifies.
+func TestMatMulFused(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	for _, s := range [][3]uint32{{6, 5, 4}, {97, 300, 130}, {400, 515, 200}} {
+		task := protocol.Task{Work: protocol.WorkMatMul, Mode: protocol.ModeFiatShamir, Samples: 9,
+			MatMul: protocol.MatMulSpec{M: s[0], K: s[1], N: s[2], Seed: 3}}
+		for _, v := range []bundle.Variant{bundle.Sampled, bundle.Full} {
+			var encs [2][]byte
+			for i := range encs {
+				cpu := matmul.NewCPU()
+				var st *prover.Step
+				var err error
+				if i == 0 {
+					st, err = prover.MatMulStep(context.Background(), cpu, task)
+				} else {
+					var tm matmul.Timing
+					st, err = prover.MatMulFused(context.Background(), cpu, task, &tm)
+				}
+				require.NoError(t, err)
+				pd, err := prover.Commit(context.Background(), st, key.Public().(ed25519.PublicKey))
+				require.NoError(t, err)
+				_, encs[i], err = pd.Finish(v, [32]byte{}, key)
+				require.NoError(t, err)
+				pd.Release()
+			}
+			require.Equal(t, encs[0], encs[1], "%v %v", s, v)
+			b, err := bundle.Decode(encs[1], 0)
+			require.NoError(t, err)
+			id := task.ID()
+			_, err = verifier.Verify(b, verifier.Options{TaskID: &id})
+			require.NoError(t, err, "%v %v", s, v)
+		}
+	}
+}

@@ -12,26 +12,35 @@ import (
 
 	"github.com/seed46f70faa/trainproof/bundle"
 	"github.com/seed46f70faa/trainproof/internal/cli"
+	"github.com/seed46f70faa/trainproof/matmul"
 	"github.com/seed46f70faa/trainproof/protocol"
 	"github.com/seed46f70faa/trainproof/prover"
 	"github.com/seed46f70faa/trainproof/snark"
 )
 
 // matmulBreakdown is `prover matmul --json`: every stage the prover adds to
-// the product, timed on its own.
+// the product, timed on its own. On the cpu backend the operands are
+// generated inside the product (prover.MatMulFused), so derive_seconds is 0
+// and their cost is in gemm_hash_seconds, shown as derive_cpu_seconds
+// (summed over cores, like hash_cpu_seconds).
 type matmulBreakdown struct {
-	N               int     `json:"n"`
-	Backend         string  `json:"backend"`
-	Variant         string  `json:"variant"`
-	DeriveSeconds   float64 `json:"derive_seconds"`    // A and B from the seed
-	GEMMHashSeconds float64 `json:"gemm_hash_seconds"` // C = A·B with the row leaves hashed in the epilogue
-	GOPS            float64 `json:"gops"`
-	TreeSeconds     float64 `json:"tree_seconds"`      // Merkle trees, step root, challenges
-	OpenSignSeconds float64 `json:"open_sign_seconds"` // openings, encoding, signature
-	WriteSeconds    float64 `json:"write_seconds"`
-	TotalSeconds    float64 `json:"total_seconds"`
-	BundleBytes     int     `json:"bundle_bytes"`
-	Out             string  `json:"out"`
+	N                int     `json:"n"`
+	Backend          string  `json:"backend"`
+	Variant          string  `json:"variant"`
+	Fused            bool    `json:"fused"`              // A and B generated inside the product
+	KeySeconds       float64 `json:"key_seconds"`        // reading (or making) the miner key, before the total
+	DeriveSeconds    float64 `json:"derive_seconds"`     // A and B from the seed, before the product
+	GEMMHashSeconds  float64 `json:"gemm_hash_seconds"`  // C = A·B with the row leaves hashed in the epilogue
+	DeriveCPUSeconds float64 `json:"derive_cpu_seconds"` // in it: generating A and B's rows, all cores
+	HashCPUSeconds   float64 `json:"hash_cpu_seconds"`   // in it: hashing C's rows, all cores
+	GOPS             float64 `json:"gops"`
+	TreeSeconds      float64 `json:"tree_seconds"`      // Merkle trees, step root, challenges
+	OpenSignSeconds  float64 `json:"open_sign_seconds"` // openings, encoding, signature
+	WriteSeconds     float64 `json:"write_seconds"`
+	ReleaseSeconds   float64 `json:"release_seconds"` // freeing the step
+	TotalSeconds     float64 `json:"total_seconds"`   // from the operands to the release
+	BundleBytes      int     `json:"bundle_bytes"`
+	Out              string  `json:"out"`
 }
 
 func matmulCmd(ctx context.Context, args []string) error {
@@ -64,14 +73,6 @@ func matmulCmd(ctx context.Context, args []string) error {
 	if err := task.Validate(); err != nil {
 		return cli.Usage(err)
 	}
-	key, err := loadKey(*keyPath, filepath.Dir(*out))
-	if err != nil {
-		return err
-	}
-	bk, err := backend(*be)
-	if err != nil {
-		return err
-	}
 	// Every stage is timed on its own: the breakdown is what the prover adds
 	// to the bare GEMM.
 	var bd matmulBreakdown
@@ -79,26 +80,48 @@ func matmulCmd(ctx context.Context, args []string) error {
 		t := time.Now()
 		return func() { *dst = time.Since(t).Seconds() }
 	}
+	done := lap(&bd.KeySeconds)
+	key, err := loadKey(*keyPath, filepath.Dir(*out))
+	if err != nil {
+		return err
+	}
+	done()
+	bk, err := backend(*be)
+	if err != nil {
+		return err
+	}
 	t0 := time.Now()
-	done := lap(&bd.DeriveSeconds)
-	a, b, err := prover.MatMulOperands(task)
-	if err != nil {
-		return err
+	var st *prover.Step
+	if cpu, ok := bk.(*matmul.CPU); ok && !*succinct {
+		// A and B are generated where the GEMM packs them, never stored.
+		var tm matmul.Timing
+		done = lap(&bd.GEMMHashSeconds)
+		if st, err = prover.MatMulFused(ctx, cpu, task, &tm); err != nil {
+			return err
+		}
+		done()
+		bd.Fused, bd.DeriveCPUSeconds, bd.HashCPUSeconds = true, tm.Operands().Seconds(), tm.Hash().Seconds()
+	} else {
+		done = lap(&bd.DeriveSeconds)
+		a, b, err := prover.MatMulOperands(task)
+		if err != nil {
+			return err
+		}
+		done()
+		done = lap(&bd.GEMMHashSeconds)
+		if st, err = prover.MatMulOn(ctx, bk, task, a, b); err != nil {
+			return err
+		}
+		done()
 	}
-	done()
-	done = lap(&bd.GEMMHashSeconds)
-	st, err := prover.MatMulOn(ctx, bk, task, a, b)
-	if err != nil {
-		return err
-	}
-	done()
-	defer st.Release()
 	if *succinct {
+		defer st.Release()
 		return succinctMatMul(task, st, *pkPath, key, *out, time.Since(t0))
 	}
 	done = lap(&bd.TreeSeconds)
 	pd, err := prover.Commit(ctx, st, key.Public().(ed25519.PublicKey))
 	if err != nil {
+		st.Release()
 		return err
 	}
 	done()
@@ -109,13 +132,18 @@ func matmulCmd(ctx context.Context, args []string) error {
 	done = lap(&bd.OpenSignSeconds)
 	_, enc, err := pd.Finish(variant, [32]byte{}, key)
 	if err != nil {
+		pd.Release()
 		return err
 	}
 	done()
 	done = lap(&bd.WriteSeconds)
 	if err := os.WriteFile(*out, enc, 0o644); err != nil {
+		pd.Release()
 		return err
 	}
+	done()
+	done = lap(&bd.ReleaseSeconds)
+	pd.Release()
 	done()
 	bd.TotalSeconds = time.Since(t0).Seconds()
 	bd.N, bd.Backend, bd.Variant, bd.BundleBytes, bd.Out = *n, bk.Name(), variant.String(), len(enc), *out
@@ -123,8 +151,12 @@ func matmulCmd(ctx context.Context, args []string) error {
 	if *asJSON {
 		return json.NewEncoder(os.Stdout).Encode(bd)
 	}
-	fmt.Printf("matmul n=%d: derive %.3f s, GEMM + row hashes %.3f s (%.1f GOPS), trees %.3f s, open + encode + sign %.3f s, write %.3f s; bundle %s (%s) -> %s\n",
-		*n, bd.DeriveSeconds, bd.GEMMHashSeconds, bd.GOPS, bd.TreeSeconds, bd.OpenSignSeconds, bd.WriteSeconds, cli.Bytes(int64(len(enc))), variant, *out)
+	derive := fmt.Sprintf("derive %.3f s, GEMM + row hashes %.3f s", bd.DeriveSeconds, bd.GEMMHashSeconds)
+	if bd.Fused {
+		derive = fmt.Sprintf("GEMM + derive + row hashes %.3f s (derive %.3f, hash %.3f core-s)", bd.GEMMHashSeconds, bd.DeriveCPUSeconds, bd.HashCPUSeconds)
+	}
+	fmt.Printf("matmul n=%d: %s (%.1f GOPS), trees %.3f s, open + encode + sign %.3f s, write %.3f s; bundle %s (%s) -> %s\n",
+		*n, derive, bd.GOPS, bd.TreeSeconds, bd.OpenSignSeconds, bd.WriteSeconds, cli.Bytes(int64(len(enc))), variant, *out)
 	return nil
 }
 
