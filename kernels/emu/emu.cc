@@ -204,10 +204,6 @@ void land_bulk(Launch* l) {
 bool decode_kmajor(Launch* l, uint64_t desc, int rows, int8_t* out, bool* poison) {
   uint64_t start = (desc & 0x3FFF) << 4, lbo = ((desc >> 16) & 0x3FFF) << 4, sbo = ((desc >> 32) & 0x3FFF) << 4;
   unsigned base_off = (desc >> 49) & 7, swz = (unsigned)(desc >> 62);
-  if (base_off != 0) {
-    fail(std::string("wgmma descriptor with a nonzero base offset (not emulated) in kernel ") + l->name);
-    return false;
-  }
   const unsigned char* s = dyn(l);
   for (int r = 0; r < rows; r++)
     for (int kb = 0; kb < 32; kb++) {
@@ -215,9 +211,13 @@ bool decode_kmajor(Launch* l, uint64_t desc, int rows, int8_t* out, bool* poison
       if (swz == 0) {
         a = start + (r / 8) * sbo + (kb / 16) * lbo + (r % 8) * 16 + kb % 16;
       } else {
+        // The XOR pattern's phase counts 128-byte rows from the start
+        // address, plus the base offset: it equals the address bits 7..
+        // only when the operand starts on a pattern boundary or the base
+        // offset says where it starts (PTX ISA, "Matrix Descriptor Format").
         unsigned pitch = swz == 1 ? 128 : swz == 2 ? 64 : 32, bits = swz == 1 ? 7 : swz == 2 ? 3 : 1;
         a = start + (r / 8) * sbo + (r % 8) * pitch + kb;
-        a ^= ((a >> 7) & bits) << 4;
+        a ^= ((((a >> 7) - (start >> 7)) + base_off) & bits) << 4;
       }
       long long off = shared_off(l, a, 1);
       if (off < 0) {
@@ -732,6 +732,13 @@ void tma_load_2d(void* dst, const void* map, int c0, int c1, uint64_t* bar) {
   bool box_ok = b0 > 0 && b1 > 0 && b0 <= 256 && b1 <= 256 && b0 % 16 == 0 && (swz == 0 || b0 == 16u << swz);
   if (!box_ok || swz > 3 || (d & 127) || shared_off(l, d, bytes) < 0) {
     fail("cp.async.bulk.tensor: bad box, swizzle or destination (misaligned or outside shared memory): " +
+         where(l, cur_thread));
+    return;
+  }
+  // A swizzled box starts on its pattern's boundary: 8 rows of the span
+  // (1024 bytes for 128B), as CUTLASS and the CUDA guide align them.
+  if (swz && (d & ((128u << swz) - 1))) {
+    fail("cp.async.bulk.tensor: swizzled destination not aligned to its swizzle pattern (1024 bytes for 128B): " +
          where(l, cur_thread));
     return;
   }
