@@ -139,8 +139,8 @@ func (r *Report) plot(dir string) error {
 		{file: "prover_overhead", title: "CPU prover (prover matmul's stages) over a bare GEMM, s = 280", xlabel: "n", ylabel: "prover time over the bare GEMM (%)", logX: true,
 			series: []string{"overhead over our gemm", "overhead over our gemm cpu", "overhead over onednn"},
 			labels: []string{"over our bare GEMM, wall time", "over our bare GEMM, CPU time", "over oneDNN's bare GEMM, wall time"}, scale: 1},
-		{file: "succinct_prove", title: "Groth16 prove time vs samples (8×8×8 matmul unit)", xlabel: "samples per group", ylabel: "prove time (ms)", logX: true,
-			series: []string{"succinct prove"}, labels: []string{"prove (all cores)"}, scale: 1000, minPoints: 4, legendLeft: true},
+		{file: "succinct_prove", title: "Groth16 prove time vs samples (8×8×8 matmul unit; median, min–max)", xlabel: "samples per group", ylabel: "prove time (s)", logX: true,
+			series: []string{"succinct prove"}, labels: []string{"prove (all cores)"}, scale: 1, minPoints: 4, legendLeft: true},
 	}
 	for _, f := range figs {
 		first := r.Series[f.series[0]]
