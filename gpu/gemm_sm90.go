@@ -3,6 +3,8 @@ package gpu
 import (
 	"errors"
 	"fmt"
+
+	"github.com/seed46f70faa/trainproof/matmul"
 )
 
 // TensorMapper is a Device that encodes the Tensor Memory Accelerator's
@@ -108,8 +110,9 @@ func (g *Backend) freeTensorMaps() error {
 	return err
 }
 
-// gemmSM90 launches gemm_s8_sm90 on packed operands (A' m×kp, B' n×kp).
-func (g *Backend) gemmSM90(ap, bp uintptr, c *buf, m, n, kp int) error {
+// gemmSM90 launches kernel (gemm_s8_sm90 or a variant taking more
+// arguments after ldc) on packed operands (A' m×kp, B' n×kp).
+func (g *Backend) gemmSM90(kernel string, ap, bp uintptr, c *buf, m, n, kp int, more ...uint64) error {
 	ma, err := g.tensorMap(ap, m, kp, sm90BM)
 	if err != nil {
 		return err
@@ -119,6 +122,50 @@ func (g *Backend) gemmSM90(ap, bp uintptr, c *buf, m, n, kp int) error {
 		return err
 	}
 	tiles := cdiv(m, sm90BM) * cdiv(n, sm90BN)
-	return g.dev.Launch("gemm_s8_sm90", [3]int{min(tiles, g.hopperCTAs), 1, 1}, [3]int{sm90Threads, 1, 1}, sm90Smem,
-		uint64(ma), uint64(mb), uint64(c.ptr), uint64(m), uint64(n), uint64(kp), uint64(n))
+	args := append([]uint64{uint64(ma), uint64(mb), uint64(c.ptr), uint64(m), uint64(n), uint64(kp), uint64(n)}, more...)
+	return g.dev.Launch(kernel, [3]int{min(tiles, g.hopperCTAs), 1, 1}, [3]int{sm90Threads, 1, 1}, sm90Smem, args...)
+}
+
+// matMulHashedSM90 computes a product whose C rows are hashed
+// (Product.RowHashes) with gemm_s8_sm90_cv: the GEMM's epilogue writes each
+// row's chunk chaining values (one a 256-column tile), blake3_parents merges
+// them into the leaves, which come back in one copy after one Sync.
+func (g *Backend) matMulHashedSM90(p matmul.Product) error {
+	m, _, n, err := p.Dims()
+	if err != nil {
+		return err
+	}
+	cpr := cdiv(n, sm90BN) // = ⌈4n / commit.ChunkSize⌉: a tile row is one chunk
+	if err := g.mailbox(32 * m); err != nil {
+		return err
+	}
+	k := keyWords(p.HashKey)
+	cvs := g.box.dev // a row of one chunk: its chaining value is the leaf
+	if cpr > 1 {
+		if cvs, err = g.pool.get(32 * m * cpr); err != nil {
+			return err
+		}
+		defer g.pool.put(cvs, 32*m*cpr)
+	}
+	err = g.gemm(p, func(ap, bp uintptr, c *buf, m, n, kp int) error {
+		return g.gemmSM90("gemm_s8_sm90_cv", ap, bp, c, m, n, kp, k[0], k[1], k[2], k[3], uint64(cvs))
+	})
+	if err != nil {
+		return err
+	}
+	if cpr > 1 {
+		if err := g.mergeChunks(cvs, m, cpr, k, g.box.dev); err != nil {
+			return err
+		}
+	}
+	if err := g.dev.CopyDtoH(g.box.host[:32*m], g.box.dev); err != nil {
+		return err
+	}
+	if err := g.Sync(); err != nil {
+		return err
+	}
+	for i := range p.RowHashes {
+		copy(p.RowHashes[i][:], g.box.host[32*i:])
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed46f70faa/trainproof/cgo/emu"
+	"github.com/seed46f70faa/trainproof/commit"
 	"github.com/seed46f70faa/trainproof/gpu"
 	"github.com/seed46f70faa/trainproof/matmul"
 	"github.com/seed46f70faa/trainproof/tensor"
@@ -99,3 +100,39 @@ func TestUseHopperGEMMNeedsTensorMaps(t *testing.T) {
 }
 
 func cdiv(a, b int) int { return (a + b - 1) / b }
+
+// TestHopperFusedRowHashes: gemm_s8_sm90_cv hashes C's rows in its epilogue
+// (one BLAKE3 chunk a 256-column tile row, blake3_parents above) and the
+// leaves equal the CPU backend's, on rows of one chunk (the chunk is the
+// root), of a short second chunk, and of three chunks, with M not a
+// multiple of the tile; C is written too.
+func TestHopperFusedRowHashes(t *testing.T) {
+	g := gpu.New(newEmu(t, 1<<30), "emu")
+	defer g.Close()
+	require.NoError(t, g.UseHopperGEMM(2))
+	cpu := matmul.NewCPU()
+	rng := rand.New(rand.NewPCG(17, 17))
+	key := commit.RowKey([]byte("fused sm90"))
+	for _, s := range [][3]int{{5, 40, 200}, {130, 70, 300}, {9, 33, 600}} {
+		m, k, n := s[0], s[1], s[2]
+		a, b := randInt8(rng, m, k), randInt8(rng, k, n)
+		c := tensor.NewInt32(m, n)
+		want := make([][32]byte, m)
+		require.NoError(t, cpu.MatMul(context.Background(), []matmul.Product{{A: cpu.WrapInt8(a), B: cpu.WrapInt8(b), C: cpu.WrapInt32(c), RowHashes: want, HashKey: key}}))
+		da, err := g.UploadInt8(a)
+		require.NoError(t, err)
+		db, err := g.UploadInt8(b)
+		require.NoError(t, err)
+		dc, err := g.Alloc(tensor.KindInt32, m, n)
+		require.NoError(t, err)
+		got := make([][32]byte, m)
+		require.NoError(t, g.MatMul(context.Background(), []matmul.Product{{A: da, B: db, C: dc, RowHashes: got, HashKey: key}}))
+		require.Equal(t, want, got, "shape %v", s)
+		gotC := tensor.NewInt32(m, n)
+		require.NoError(t, g.DownloadInt32(dc, gotC))
+		require.Equal(t, c.Data, gotC.Data, "shape %v", s)
+		for _, x := range []matmul.Buffer{da, db, dc} {
+			require.NoError(t, g.Free(x))
+		}
+	}
+}

@@ -468,9 +468,15 @@ func (g *Backend) MatMul(ctx context.Context, ps []matmul.Product) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if p.RowHashes != nil && g.hopperCTAs > 0 {
+			if err := g.matMulHashedSM90(p); err != nil {
+				return err
+			}
+			continue
+		}
 		err := g.gemm(p, func(ap, bp uintptr, c *buf, m, n, kp int) error {
 			if g.hopperCTAs > 0 {
-				return g.gemmSM90(ap, bp, c, m, n, kp)
+				return g.gemmSM90("gemm_s8_sm90", ap, bp, c, m, n, kp)
 			}
 			return g.dev.Launch("gemm_s8_tc", [3]int{cdiv(n, gemmTile), cdiv(m, gemmTile), 1}, [3]int{gemmThreads, 1, 1}, gemmSmem,
 				uint64(ap), uint64(bp), uint64(c.ptr), uint64(m), uint64(n), uint64(kp), uint64(n))
@@ -692,10 +698,7 @@ func (g *Backend) HashRowsBatch(ctx context.Context, jobs []HashJob) error {
 func (g *Backend) hashRows(x *buf, key [32]byte, leaves uintptr) error {
 	rowBytes := x.cols * x.kind.Size()
 	cpr := max(1, cdiv(rowBytes, commit.ChunkSize))
-	var k [4]uint64
-	for i := range k {
-		k[i] = binary.LittleEndian.Uint64(key[8*i:])
-	}
+	k := keyWords(key)
 	const threads = 128
 	if cpr == 1 { // a row of one chunk is its own root
 		return g.dev.Launch("blake3_chunks", [3]int{cdiv(x.rows, threads), 1, 1}, [3]int{threads, 1, 1}, 0,
@@ -710,14 +713,29 @@ func (g *Backend) hashRows(x *buf, key [32]byte, leaves uintptr) error {
 		uint64(x.ptr), uint64(x.rows), uint64(rowBytes), k[0], k[1], k[2], k[3], uint64(cvs)); err != nil {
 		return err
 	}
-	// BLAKE3's tree, one level a launch, ping-ponging between cvs and a
-	// buffer of half its size; the top level writes the leaves.
+	return g.mergeChunks(cvs, x.rows, cpr, k, leaves)
+}
+
+// keyWords splits a BLAKE3 key into the four little-endian words the
+// hashing kernels take.
+func keyWords(key [32]byte) (k [4]uint64) {
+	for i := range k {
+		k[i] = binary.LittleEndian.Uint64(key[8*i:])
+	}
+	return k
+}
+
+// mergeChunks queues BLAKE3's tree over cpr ≥ 2 chunk chaining values a
+// row at cvs, one level a launch, ping-ponging between cvs and a buffer of
+// half its size; the top level writes the rows' leaves.
+func (g *Backend) mergeChunks(cvs uintptr, rows, cpr int, k [4]uint64, leaves uintptr) error {
+	const threads = 128
 	half := (cpr + 1) / 2
-	tmp, err := g.pool.get(32 * x.rows * half)
+	tmp, err := g.pool.get(32 * rows * half)
 	if err != nil {
 		return err
 	}
-	defer g.pool.put(tmp, 32*x.rows*half)
+	defer g.pool.put(tmp, 32*rows*half)
 	src, dst := cvs, tmp
 	for count := cpr; count > 1; count = (count + 1) / 2 {
 		next := (count + 1) / 2
@@ -725,8 +743,8 @@ func (g *Backend) hashRows(x *buf, key [32]byte, leaves uintptr) error {
 		if next == 1 {
 			to = leaves
 		}
-		if err := g.dev.Launch("blake3_parents", [3]int{cdiv(x.rows*next, threads), 1, 1}, [3]int{threads, 1, 1}, 0,
-			uint64(src), uint64(x.rows), uint64(count), k[0], k[1], k[2], k[3], uint64(to)); err != nil {
+		if err := g.dev.Launch("blake3_parents", [3]int{cdiv(rows*next, threads), 1, 1}, [3]int{threads, 1, 1}, 0,
+			uint64(src), uint64(rows), uint64(count), k[0], k[1], k[2], k[3], uint64(to)); err != nil {
 			return err
 		}
 		src, dst = dst, src

@@ -26,7 +26,14 @@
 // boxes in L2. The producer runs ahead into the next tile while the
 // consumers store the last one. Edges need no code: the box copies read
 // zeros outside the tensor, and the epilogue stores only inside M×N.
+//
+// gemm_s8_sm90_cv also hashes C in its epilogue, before C leaves the SM: a
+// tile row is 256 int32 = 1 KiB, exactly one BLAKE3 chunk of the row's
+// commitment (docs/PROTOCOL.md §3, kernels/hash_rows.cu), so each CTA
+// writes the chunk chaining values of the rows it holds, and
+// blake3_parents finishes the rows' leaves.
 #include "simt.h"
+#include "hash_rows.cu"  // b3_compress, b3_key: the chunk scheme the epilogue shares
 
 #define SM90_BM 128
 #define SM90_BN 256
@@ -63,14 +70,55 @@ DEVICE void sm90_tile(long long t, long long tiles_m, long long tiles_n, long lo
   *bn = t % per_group / gm;
 }
 
-// gemm_s8_sm90: map_a and map_b are tensor maps in global memory (a
-// CUtensorMap each, from cuTensorMapEncodeTiled: uint8, dims {Kp, M} and
-// {Kp, N}, row stride Kp, boxes {128, 128} and {128, 256}, SWIZZLE_128B).
-// Launch with SM90_THREADS threads, SM90_SMEM bytes of dynamic shared
-// memory, and at most one CTA per SM (the grid may be smaller than the tile
-// count: CTAs loop over tiles).
-KERNEL LAUNCH_BOUNDS(SM90_THREADS, 1) void gemm_s8_sm90(const void* map_a, const void* map_b, int32_t* C, long long M,
-                                                         long long N, long long Kp, long long ldc) {
+// sm90_chunk_cvs hashes the calling warp's 16 rows of the tile (column
+// tile bn of tiles_n) as BLAKE3 chunk bn of each row under key, and writes
+// each chaining value to cvs[8·(row·tiles_n + bn) …] (the layout of
+// blake3_chunks; with one chunk a row it is the root, the row's leaf). A
+// row's 256 words sit in the four lanes of a quad (lane q holds columns
+// 8j + 2q, 8j + 2q + 1): for each 64-byte block, 32 shuffles gather the
+// block of row g into lane q = 0 and of row g + 8 into lane q = 1, which
+// compress; lanes 2 and 3 only lend their words. Columns past N are zero
+// (the B box reads zeros there), which is BLAKE3's padding of a short
+// last chunk.
+DEVICE void sm90_chunk_cvs(const int32_t acc[128], const uint32_t key[8], long long bn, long long N,
+                           long long tiles_n, long long row_g, long long M, uint32_t* cvs) {
+  int lane = LANE_ID, q = lane & 3, half = q & 1;
+  long long len = (N - bn * SM90_BN) * 4;
+  if (len > B3_CHUNK_LEN) len = B3_CHUNK_LEN;
+  int blocks = (int)((len + B3_BLOCK_LEN - 1) / B3_BLOCK_LEN);
+  uint32_t cv[8];
+  UNROLL
+  for (int i = 0; i < 8; i++) cv[i] = key[i];
+  UNROLL
+  for (int b = 0; b < 16; b++) {
+    if (b >= blocks) break;  // the same for every thread of the CTA
+    uint32_t m[16];
+    UNROLL
+    for (int c = 0; c < 16; c++) {
+      // Word c of block b is column 16b + c: register 4·(2b + c/8) + (c%2) (+2 for row g + 8) of lane q = (c%8)/2.
+      int src = (lane & ~3) | ((c % 8) / 2), i = 4 * (2 * b + c / 8) + (c % 2);
+      uint32_t lo = shfl_idx((uint32_t)acc[i], src), hi = shfl_idx((uint32_t)acc[i + 2], src);
+      m[c] = half ? hi : lo;
+    }
+    if (q < 2) {
+      uint32_t flags = B3_KEYED_HASH | (b == 0 ? B3_CHUNK_START : 0u);
+      if (b == blocks - 1) flags |= B3_CHUNK_END | (tiles_n == 1 ? B3_ROOT : 0u);
+      int n = b == blocks - 1 ? (int)(len - B3_BLOCK_LEN * b) : B3_BLOCK_LEN;
+      b3_compress(cv, m, (unsigned long long)bn, (uint32_t)n, flags);
+    }
+  }
+  long long row = row_g + 8 * half;
+  if (q < 2 && row < M) {
+    UNROLL
+    for (int i = 0; i < 8; i++) cvs[8 * (row * tiles_n + bn) + i] = cv[i];
+  }
+}
+
+// sm90_gemm is the kernel; with CV, the epilogue also writes the tile rows'
+// chunk chaining values (sm90_chunk_cvs) under key.
+template <bool CV>
+DEVICE void sm90_gemm(const void* map_a, const void* map_b, int32_t* C, long long M, long long N, long long Kp,
+                      long long ldc, const uint64_t* k, uint32_t* cvs) {
   DYNAMIC_SMEM(smem_raw);
   unsigned char* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
   uint64_t* full = (uint64_t*)(smem + SM90_STAGES * SM90_STAGE_BYTES);
@@ -147,5 +195,34 @@ KERNEL LAUNCH_BOUNDS(SM90_THREADS, 1) void gemm_s8_sm90(const void* map_a, const
       long long row = row0 + 8 * ((i >> 1) & 1), col = col0 + 8 * (i >> 2) + (i & 1);
       if (row < M && col < N) C[row * ldc + col] = acc[i];
     }
+    if (CV) {
+      uint32_t key[8];
+      b3_key(key, k[0], k[1], k[2], k[3]);
+      sm90_chunk_cvs(acc, key, bn, N, tiles_n, row0, M, cvs);
+    }
   }
+}
+
+// gemm_s8_sm90: map_a and map_b are tensor maps in global memory (a
+// CUtensorMap each, from cuTensorMapEncodeTiled: uint8, dims {Kp, M} and
+// {Kp, N}, row stride Kp, boxes {128, 128} and {128, 256}, SWIZZLE_128B).
+// Launch with SM90_THREADS threads, SM90_SMEM bytes of dynamic shared
+// memory, and at most one CTA per SM (the grid may be smaller than the tile
+// count: CTAs loop over tiles).
+KERNEL LAUNCH_BOUNDS(SM90_THREADS, 1) void gemm_s8_sm90(const void* map_a, const void* map_b, int32_t* C, long long M,
+                                                         long long N, long long Kp, long long ldc) {
+  sm90_gemm<false>(map_a, map_b, C, M, N, Kp, ldc, nullptr, nullptr);
+}
+
+// gemm_s8_sm90_cv is gemm_s8_sm90 that also writes the chunk chaining
+// values of C's rows under the BLAKE3 key k0..k3 (eight little-endian words,
+// two an argument, as blake3_chunks takes it) to cvs: ⌈N/256⌉ a row, eight
+// words each, row-major; with N ≤ 256 they are the rows' leaves.
+KERNEL LAUNCH_BOUNDS(SM90_THREADS, 1) void gemm_s8_sm90_cv(const void* map_a, const void* map_b, int32_t* C,
+                                                            long long M, long long N, long long Kp, long long ldc,
+                                                            unsigned long long k0, unsigned long long k1,
+                                                            unsigned long long k2, unsigned long long k3,
+                                                            uint32_t* cvs) {
+  const uint64_t k[4] = {k0, k1, k2, k3};
+  sm90_gemm<true>(map_a, map_b, C, M, N, Kp, ldc, k, cvs);
 }

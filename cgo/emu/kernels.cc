@@ -6,7 +6,7 @@
 #include "k_emu.cc.h"
 #include "k_gemm_s8.cu.h"
 #include "k_gemm_sm90.cu.h"
-#include "k_hash_rows.cu.h"
+// k_hash_rows.cu.h comes in through k_gemm_sm90.cu.h (its epilogue shares the BLAKE3 code).
 #include "k_rows.cu.h"
 #include "k_selftest.cu.h"
 #include "k_selftest_sm90.cu.h"
@@ -37,6 +37,11 @@ void t_gemm_s8_tc(const uint64_t* a) {
 void t_gemm_s8_sm90(const uint64_t* a) {
   gemm_s8_sm90(arg<const void*>(a[0]), arg<const void*>(a[1]), arg<int32_t*>(a[2]), arg<long long>(a[3]),
                arg<long long>(a[4]), arg<long long>(a[5]), arg<long long>(a[6]));
+}
+void t_gemm_s8_sm90_cv(const uint64_t* a) {
+  gemm_s8_sm90_cv(arg<const void*>(a[0]), arg<const void*>(a[1]), arg<int32_t*>(a[2]), arg<long long>(a[3]),
+                  arg<long long>(a[4]), arg<long long>(a[5]), arg<long long>(a[6]), a[7], a[8], a[9], a[10],
+                  arg<uint32_t*>(a[11]));
 }
 void t_project_i32(const uint64_t* a) {
   project_i32(arg<const int32_t*>(a[0]), arg<long long>(a[1]), arg<long long>(a[2]), arg<const uint64_t*>(a[3]),
@@ -110,6 +115,7 @@ const Entry kernels[] = {
     {"pack_s8", 7, t_pack_s8},
     {"gemm_s8_tc", 7, t_gemm_s8_tc},
     {"gemm_s8_sm90", 7, t_gemm_s8_sm90},
+    {"gemm_s8_sm90_cv", 12, t_gemm_s8_sm90_cv},
     {"project_i32", 5, t_project_i32},
     {"project_i8", 5, t_project_i8},
     {"project_cols_i8", 5, t_project_cols_i8},
