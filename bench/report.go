@@ -108,6 +108,9 @@ func (linTicks) Ticks(min, max float64) []plot.Tick {
 // num writes a tick value with at most three significant digits and no
 // exponent for everyday magnitudes.
 func num(v float64) string {
+	if v == 0 {
+		return "0" // not "-0"
+	}
 	if v != 0 && (math.Abs(v) < 1e-4 || math.Abs(v) >= 1e7) {
 		return strconv.FormatFloat(v, 'g', 3, 64)
 	}

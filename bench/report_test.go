@@ -53,6 +53,7 @@ func TestReadableTicks(t *testing.T) {
 	require.Equal(t, "0.001", num(0.001))
 	require.Equal(t, "4096", num(4096))
 	require.Equal(t, "0.016", num(0.016))
+	require.Equal(t, "0", num(math.Copysign(0, -1)))
 	var labels []string
 	for _, tk := range (logTicks{}).Ticks(0.9, 600) {
 		labels = append(labels, tk.Label)
