@@ -2,6 +2,7 @@ package matmul
 
 import (
 	"sync"
+	"unsafe"
 
 	"github.com/seed46f70faa/trainproof/internal/par"
 	"github.com/seed46f70faa/trainproof/tensor"
@@ -67,7 +68,11 @@ var (
 
 func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
-		return make([]T, n)
+		s = make([]T, n)
+		if len(s) > 0 {
+			adviseHuge(unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), n*int(unsafe.Sizeof(s[0]))))
+		}
+		return s
 	}
 	return s[:n]
 }
