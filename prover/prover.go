@@ -11,7 +11,10 @@ package prover
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/binary"
 	"fmt"
+	"slices"
+	"unsafe"
 
 	"github.com/seed46f70faa/trainproof/bundle"
 	"github.com/seed46f70faa/trainproof/commit"
@@ -50,9 +53,14 @@ func (s *Step) rowBytes(dst []byte, m, i int) ([]byte, error) {
 	x := s.Matrices[m]
 	switch {
 	case x.I8 != nil:
-		return tensor.Int8Bytes(dst, x.I8.Row(i)), nil
+		return tensor.Int8Bytes(slices.Grow(dst, x.I8.Cols), x.I8.Row(i)), nil
 	case x.I32 != nil:
-		return tensor.Int32Bytes(dst, x.I32.Row(i)), nil
+		row := x.I32.Row(i)
+		if littleEndian && len(row) > 0 {
+			// The canonical encoding is the row's own bytes here.
+			return append(dst, unsafe.Slice((*byte)(unsafe.Pointer(&row[0])), 4*len(row))...), nil
+		}
+		return tensor.Int32Bytes(slices.Grow(dst, 4*len(row)), row), nil
 	}
 	if row, ok := s.fetched[m][i]; ok {
 		return append(dst, row...), nil
@@ -63,6 +71,10 @@ func (s *Step) rowBytes(dst []byte, m, i int) ([]byte, error) {
 	dst = append(dst, make([]byte, w)...)
 	return dst, s.Backend.ReadRows(x.Buf, []int{i}, dst[n:])
 }
+
+// littleEndian reports whether an int32 in memory is its canonical
+// (little-endian) encoding.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // Step is what the prover commits to for one step of a work unit.
 type Step struct {
