@@ -6,6 +6,20 @@
 // Every figure is a median over repeated runs after a warm-up, with the
 // spread (min, max) beside it; inputs change between repetitions (a new
 // seed each time) so caches do not flatter.
+//
+// What it measures is what users are promised: the whole verify (decode,
+// signature, roots, checks: bundle.Decode and verifier.Verify on encoded
+// bytes) against recomputing the work, for matmul units and training steps;
+// the commitment's hashing per lane kernel and the prover's overhead over a
+// bare GEMM; escape rates at the default sample counts, in theory and
+// measured; the succinct proofs. Built with -tags onednn (cgo, libdnnl),
+// oneDNN's bare int8 GEMM stands beside ours; otherwise the report says it
+// is not built in. The report names the machine, its CPU features and its
+// load, and gives memory (bytes allocated, peak RSS growth) per verify.
+//
+// The row-hashing section re-runs the bench binary once per lane kernel
+// (see ChildEnv), so a binary that embeds Run must call Child when ChildEnv
+// is set, as cmd/bench does.
 package bench
 
 import (
