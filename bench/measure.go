@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-
 	"github.com/seed46f70faa/trainproof/bundle"
 	"github.com/seed46f70faa/trainproof/field"
 	"github.com/seed46f70faa/trainproof/matmul"

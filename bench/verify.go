@@ -234,4 +234,3 @@ func trainVerify(ctx context.Context, r *Report, cfg Config) error {
 	r.Tables = append(r.Tables, t)
 	return nil
 }
-
