@@ -73,3 +73,37 @@ func TestEscapeTheory(t *testing.T) {
 	require.InDelta(t, -44.1, logMiss(4096, 409, 280), 0.05)
 	require.InDelta(t, 1-280.0/1024, math.Exp2(logMiss(1024, 1, 280)), 1e-12)
 }
+
+// TestWilson: the interval holds its estimate, stays in [0, 1] and is not
+// empty with no successes.
+func TestWilson(t *testing.T) {
+	lo, hi := wilson(0, 1000, 3)
+	require.Equal(t, 0.0, lo)
+	require.Greater(t, hi, 0.0)
+	lo, hi = wilson(500, 1000, 3)
+	require.Less(t, lo, 0.5)
+	require.Greater(t, hi, 0.5)
+	require.InDelta(t, 0.5, (lo+hi)/2, 1e-9)
+	_, hi = wilson(1000, 1000, 3)
+	require.Equal(t, 1.0, hi)
+}
+
+// TestHashingRates: one process's row-hashing measurement names its lane
+// kernel and has positive rates at every row size.
+func TestHashingRates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hashes for about two seconds")
+	}
+	hr := measureHashing(true, true)
+	require.NotEmpty(t, hr.Kernel)
+	for _, what := range []string{"sha256", "blake3", "library"} {
+		rates := hr.Rates[what+" wall"]
+		require.Len(t, rates, len(rowSizes), what)
+		for _, r := range rates {
+			require.NotEmpty(t, r)
+			for _, v := range r {
+				require.Greater(t, v, 0.0, what)
+			}
+		}
+	}
+}
