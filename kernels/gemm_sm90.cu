@@ -188,12 +188,20 @@ DEVICE void sm90_gemm(const void* map_a, const void* map_b, int32_t* C, long lon
     WGMMA_WAIT(0);
     wgmma_acc_fence(acc);
     if (kblocks > 0 && t == 0) mbar_arrive(&empty[prev]);
-    // d[i] of the m64n256 accumulator: row 16w + g + 8·((i>>1)&1), column 8·(i>>2) + 2q + (i&1).
+    // d[i] of the m64n256 accumulator: row 16w + g + 8·((i>>1)&1), column 8·(i>>2) + 2q + (i&1):
+    // d[i], d[i+1] (i even) are neighbours, one 8-byte store when both are inside and ldc is even.
     long long row0 = bm * SM90_BM + c * 64 + 16 * w + g, col0 = bn * SM90_BN + 2 * q;
     UNROLL
-    for (int i = 0; i < 128; i++) {
-      long long row = row0 + 8 * ((i >> 1) & 1), col = col0 + 8 * (i >> 2) + (i & 1);
-      if (row < M && col < N) C[row * ldc + col] = acc[i];
+    for (int i = 0; i < 128; i += 2) {
+      long long row = row0 + 8 * ((i >> 1) & 1), col = col0 + 8 * (i >> 2);
+      if (row >= M || col >= N) continue;
+      int32_t* p = C + row * ldc + col;
+      if (col + 1 < N && (ldc & 1) == 0) {
+        st_global_v2(p, acc[i], acc[i + 1]);
+      } else {
+        p[0] = acc[i];
+        if (col + 1 < N) p[1] = acc[i + 1];
+      }
     }
     if (CV) {
       uint32_t key[8];

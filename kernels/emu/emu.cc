@@ -610,6 +610,15 @@ uint32_t shfl_xor(uint32_t v, int m) {
   return cur_thread->out;
 }
 
+void st_global_v2(int32_t* dst, int32_t a, int32_t b) {
+  if ((uintptr_t)dst & 7) {
+    fail("misaligned st.global.v2: " + where(cur_launch, cur_thread));
+    return;
+  }
+  const int32_t v[2] = {a, b};
+  memcpy(dst, v, 8);
+}
+
 void ld_global_v4(const void* src, uint32_t w[4]) {
   if ((uintptr_t)src & 15) {
     fail("misaligned ld.global.v4: " + where(cur_launch, cur_thread));
