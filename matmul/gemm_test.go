@@ -91,7 +91,7 @@ var blockShapes = [][3]int{
 	{3, 32, 6}, {4, 33, 7}, {5, 31, 13}, {6, 64, 12}, {7, 65, 11}, {2, 1, 5},
 	{64, 64, 64}, {65, 1025, 33}, {130, 70, 129}, {1, 2048, 70}, {70, 2049, 1},
 	{6, 4, 64}, {7, 3, 65}, {12, 129, 128}, {13, 127, 200},
-	{6 * hashBlock * 2, 4*kcQuads + 4, 128}, {6*hashBlock*2 + 7, 8*kcQuads + 3, 130},
+	{6 * hashBlock * 2, 4*kcQuads + 4, 64}, {6*hashBlock + 7, 8*kcQuads + 3, 70},
 }
 
 // TestGEMMAgainstNaive: block-straddling and random shapes, every transpose
