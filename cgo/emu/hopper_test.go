@@ -19,9 +19,11 @@ const (
 	probeNoWgmmaFence = 64
 	probeOverwrite    = 128
 	probeExpectMore   = 256
+	probeShiftA       = 512
+	probeNoBaseOffset = 1024
 )
 
-const probeSmem = 43 * 1024
+const probeSmem = 53 * 1024
 
 // probe holds hopper_probe's operands on a device: A is 50×100 (a tensor
 // smaller than the 64×128 box, so the copy zero-fills the rest), B 256×128.
@@ -109,6 +111,10 @@ func TestWgmmaKnownAnswer(t *testing.T) {
 	got, err = p.run(t, probeGenericA|probeFenceA, 1)
 	require.NoError(t, err)
 	require.Equal(t, p.want(), got)
+	// And three rows into a swizzle pattern, with the descriptor's base offset.
+	got, err = p.run(t, probeGenericA|probeFenceA|probeShiftA, 1)
+	require.NoError(t, err)
+	require.Equal(t, p.want(), got)
 }
 
 // TestHopperDetectors: each bug of the Hopper pipeline turns into a wrong
@@ -136,6 +142,7 @@ func TestHopperDetectors(t *testing.T) {
 		{name: "descriptor without swizzle", swz: 0},
 		{name: "descriptor with 64B swizzle", swz: 2},
 		{name: "descriptor with 32B swizzle", swz: 3},
+		{name: "operand off its swizzle pattern, base offset 0", flags: probeGenericA | probeFenceA | probeShiftA | probeNoBaseOffset, swz: 1},
 		{name: "generic stores without fence.proxy.async", flags: probeGenericA, swz: 1, allPoison: true},
 		{name: "accumulators read before wgmma.wait_group", flags: probeNoWgmmaWait, swz: 1, allPoison: true},
 		{name: "mbarrier.init not fenced", flags: probeNoInitFence, swz: 1, errSubstr: "not fenced to the async proxy"},

@@ -14,6 +14,8 @@
 #define PROBE_NO_WGMMA_FENCE 64   // wgmma.mma_async without wgmma.fence
 #define PROBE_OVERWRITE 128       // change B in shared memory while the wgmma group is in flight
 #define PROBE_EXPECT_MORE 256     // expect more transaction bytes than the copies bring (deadlock)
+#define PROBE_SHIFT_A 512         // generic A three 128-byte rows into a swizzle pattern, base offset 3
+#define PROBE_NO_BASE_OFFSET 1024 // ... described with base offset 0
 
 // hopper_probe: one warpgroup. D (64×256 int32) = A (64×128) · B (256×128)ᵀ,
 // where map_a and map_b are 128-byte-swizzled tensor maps of boxes 128×64
@@ -24,7 +26,9 @@ KERNEL void hopper_probe(const void* map_a, const void* map_b, const int8_t* a_g
                          long long desc_swz) {
   DYNAMIC_SMEM(raw);
   unsigned char* smem = raw + ((1024 - (smem_addr(raw) & 1023)) & 1023);
-  unsigned char* sa = smem;         // 64 rows × 128 bytes
+  // A: 64 rows × 128 bytes at the start, or (PROBE_SHIFT_A) three rows into
+  // a pattern past the barrier, where only generic stores can put it.
+  unsigned char* sa = (flags & PROBE_SHIFT_A) ? smem + 41984 + 3 * 128 : smem;
   unsigned char* sb = smem + 8192;  // 256 rows × 128 bytes
   uint64_t* bar = (uint64_t*)(smem + 8192 + 32768);
   int t = TID_X;
@@ -40,10 +44,11 @@ KERNEL void hopper_probe(const void* map_a, const void* map_b, const int8_t* a_g
     tma_load_2d(sb, map_b, 0, 0, bar);
   }
   if (flags & PROBE_GENERIC_A) {
-    // Byte (r, k) of a 128-byte-swizzled row lives at r·128 + ((k/16) ^ (r%8))·16 + k%16.
+    // Byte (r, k) of a 128-byte-swizzled row lives at r·128 + ((k/16) ^ phase)·16 + k%16, the
+    // phase being bits 7–9 of the row's shared address (r%8 when A starts on a pattern).
     for (int i = t; i < 64 * 128; i += 128) {
-      int r = i / 128, k = i % 128;
-      sa[r * 128 + (((k / 16) ^ (r % 8)) * 16) + k % 16] = (unsigned char)a_gen[i];
+      int r = i / 128, k = i % 128, phase = (int)(((smem_addr(sa) >> 7) + r) & 7);
+      sa[r * 128 + (((k / 16) ^ phase) * 16) + k % 16] = (unsigned char)a_gen[i];
     }
     if (flags & PROBE_FENCE_A) fence_proxy_async();
     SYNC_THREADS();
@@ -54,7 +59,8 @@ KERNEL void hopper_probe(const void* map_a, const void* map_b, const int8_t* a_g
   uint64_t swz = (uint64_t)desc_swz << 62;
   if (!(flags & PROBE_NO_WGMMA_FENCE)) wgmma_fence();
   for (int k = 0; k < 4; k++) {
-    uint64_t da = ((smem_addr(sa) + 32 * k) >> 4) | (1ull << 16) | ((uint64_t)(1024 >> 4) << 32) | swz;
+    uint64_t base_off = (flags & PROBE_SHIFT_A) && !(flags & PROBE_NO_BASE_OFFSET) ? (smem_addr(sa) >> 7) & 7 : 0;
+    uint64_t da = ((smem_addr(sa) + 32 * k) >> 4) | (1ull << 16) | ((uint64_t)(1024 >> 4) << 32) | (base_off << 49) | swz;
     uint64_t db = ((smem_addr(sb) + 32 * k) >> 4) | (1ull << 16) | ((uint64_t)(1024 >> 4) << 32) | swz;
     wgmma_m64n256k32_s8(acc, da, db, k > 0);
   }
