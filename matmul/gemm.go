@@ -2,7 +2,6 @@ package matmul
 
 import (
 	"sync"
-	"unsafe"
 
 	"github.com/seed46f70faa/trainproof/internal/par"
 	"github.com/seed46f70faa/trainproof/tensor"
@@ -69,11 +68,7 @@ var (
 
 func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
-		s = make([]T, n)
-		if len(s) > 0 {
-			adviseHuge(unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), n*int(unsafe.Sizeof(s[0]))))
-		}
-		return s
+		return make([]T, n)
 	}
 	return s[:n]
 }
