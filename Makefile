@@ -117,13 +117,13 @@ CUOBJDUMP    ?= $(CUDA_PREFIX)/bin/cuobjdump
 CUDA_CGO     := CGO_CFLAGS="-g -O2 -I$(CUDA_PREFIX)/usr/include" CGO_LDFLAGS="-L$(CUDA_PREFIX)/usr/lib/x86_64-linux-gnu/stubs"
 
 cuda-toolkit:
-	bash scripts/install-cuda-toolkit.sh
+	CUDA_PREFIX=$(CUDA_PREFIX) bash scripts/install-cuda-toolkit.sh
 
 # nvcc-version: the nvcc in use is the one the committed kernels were built
 # with (installing the private prefix first when NVCC is its default).
 nvcc-version:
 	@if [ "$(NVCC)" = "$(CUDA_PREFIX)/bin/nvcc" ] && [ ! -f "$(CUDA_PREFIX)/.installed" ]; then \
-		bash scripts/install-cuda-toolkit.sh; \
+		CUDA_PREFIX=$(CUDA_PREFIX) bash scripts/install-cuda-toolkit.sh; \
 	fi
 	@v=$$($(NVCC) --version 2>/dev/null | sed -n 's/.*, V\([0-9.]*\)$$/\1/p'); \
 	if [ "$$v" != "$(CUDA_VERSION)" ]; then \
