@@ -184,6 +184,20 @@ func packAVNNI(dst []byte, a i8src, ta bool, m, k, rp0, rp1 int, tm *Timing) {
 			}
 			tm.addOperands(t)
 		}
+		q0 := 0
+		if !ta && (p+1)*mr <= m && k >= 8 {
+			// Two quads of all six rows at a time, without bounds checks.
+			var rows [mr]unsafe.Pointer
+			for r := range rows {
+				if gen != nil {
+					rows[r] = unsafe.Pointer(&gen[r*k])
+				} else {
+					rows[r] = unsafe.Pointer(&a.m.Data[(p*mr+r)*k])
+				}
+			}
+			q0 = k / 8 * 2
+			packA6(unsafe.Pointer(&panel[0]), &rows, q0)
+		}
 		for r := 0; r < mr; r++ {
 			i := p*mr + r
 			if i >= m { // padding rows: any value, B's product is dropped
@@ -198,7 +212,7 @@ func packAVNNI(dst []byte, a i8src, ta bool, m, k, rp0, rp1 int, tm *Timing) {
 				} else {
 					row = int8Bytes(a.m.Data[i*k : (i+1)*k])
 				}
-				for q := 0; q < k/4; q++ {
+				for q := q0; q < k/4; q++ {
 					binary.LittleEndian.PutUint32(panel[q*mr*4+r*4:], binary.LittleEndian.Uint32(row[4*q:])^0x80808080)
 				}
 				for l := k / 4 * 4; l < k; l++ {
@@ -213,6 +227,20 @@ func packAVNNI(dst []byte, a i8src, ta bool, m, k, rp0, rp1 int, tm *Timing) {
 				}
 				panel[(l/4)*mr*4+r*4+l%4] = byte(int32(x) + 128)
 			}
+		}
+	}
+}
+
+// packA6 packs quads 0 … nq−1 (nq even) of six rows into a VNNI A panel,
+// biased to unsigned: a word of two quads of each row at a time.
+func packA6(dst unsafe.Pointer, rows *[vnniMR]unsafe.Pointer, nq int) {
+	const bias = 0x8080808080808080
+	for q := 0; q < nq; q += 2 {
+		out := unsafe.Add(dst, q*vnniMR*4)
+		for r, row := range rows {
+			x := *(*uint64)(unsafe.Add(row, 4*q)) ^ bias // little-endian: quad q low
+			*(*uint32)(unsafe.Add(out, 4*r)) = uint32(x)
+			*(*uint32)(unsafe.Add(out, 4*(vnniMR+r))) = uint32(x >> 32)
 		}
 	}
 }
