@@ -21,16 +21,31 @@ type TensorMapper interface {
 // tensor maps.
 var ErrNoHopper = errors.New("gpu: the device cannot run the Hopper GEMM (no tensor-map encoder)")
 
-// Launch shape of gemm_s8_sm90 (kernels/gemm_sm90.cu).
+// Tile and pipeline of the Hopper kernels (kernels/gemm_sm90.cu).
 const (
-	sm90BM, sm90BN, sm90BK = 128, 256, 128
-	sm90Stages             = 4
-	sm90Threads            = 384
-	sm90Smem               = 1024 + sm90Stages*(sm90BM+sm90BN)*sm90BK + 2*sm90Stages*8
-	swizzle128B            = 3 // CU_TENSOR_MAP_SWIZZLE_128B
+	sm90BM, sm90BN = 128, 256
+	sm90Stages     = 4
+	swizzle64B     = 2 // CU_TENSOR_MAP_SWIZZLE_64B
+	swizzle128B    = 3 // CU_TENSOR_MAP_SWIZZLE_128B
 	// tmapSlots tensor maps are cached on the device (two per operand pair).
 	tmapSlots = 64
 	tmapBytes = 128
+)
+
+// sm90Kernel is a Hopper kernel's launch shape: K bytes a stage (the boxes'
+// inner size, equal to the swizzle span), threads, dynamic shared memory.
+type sm90Kernel struct {
+	name                 string
+	bk, swizzle, threads int
+	smem                 int
+}
+
+// The plain GEMM, and the one that hashes C (96 hashers beside the
+// producer, a staged 128 KiB tile, 64-byte stages to make room).
+var (
+	sm90Plain = sm90Kernel{"gemm_s8_sm90", 128, swizzle128B, 384, 1024 + sm90Stages*(sm90BM+sm90BN)*128 + 2*sm90Stages*8}
+	sm90CV    = sm90Kernel{"gemm_s8_sm90_cv", 64, swizzle64B, 384,
+		1024 + sm90Stages*(sm90BM+sm90BN)*64 + sm90BM*sm90BN*4 + (2*sm90Stages+2)*8}
 )
 
 // tmapKey identifies a tensor map: the operand's address, its shape and box.
@@ -65,9 +80,9 @@ func (g *Backend) UseHopperGEMM(ctas int) error {
 }
 
 // tensorMap returns the device address of the tensor map of a rows×kp int8
-// operand at base, boxes of boxRows rows of sm90BK bytes, 128-byte swizzle.
-func (g *Backend) tensorMap(base uintptr, rows, kp, boxRows int) (uintptr, error) {
-	key := tmapKey{base, kp, rows, sm90BK, boxRows}
+// operand at base, boxes of boxRows rows of bk bytes with a bk-byte swizzle.
+func (g *Backend) tensorMap(base uintptr, rows, kp, bk, swizzle, boxRows int) (uintptr, error) {
+	key := tmapKey{base, kp, rows, bk, boxRows}
 	t := &g.tmaps
 	if i, ok := t.slots[key]; ok {
 		return t.dev + uintptr(i*tmapBytes), nil
@@ -84,7 +99,7 @@ func (g *Backend) tensorMap(base uintptr, rows, kp, boxRows int) (uintptr, error
 		}
 		t.slots = map[tmapKey]int{}
 	}
-	m, err := g.dev.(TensorMapper).EncodeTensorMap2D(base, kp, rows, kp, sm90BK, boxRows, swizzle128B)
+	m, err := g.dev.(TensorMapper).EncodeTensorMap2D(base, kp, rows, kp, bk, boxRows, swizzle)
 	if err != nil {
 		return 0, err
 	}
@@ -110,26 +125,27 @@ func (g *Backend) freeTensorMaps() error {
 	return err
 }
 
-// gemmSM90 launches kernel (gemm_s8_sm90 or a variant taking more
-// arguments after ldc) on packed operands (A' m×kp, B' n×kp).
-func (g *Backend) gemmSM90(kernel string, ap, bp uintptr, c *buf, m, n, kp int, more ...uint64) error {
-	ma, err := g.tensorMap(ap, m, kp, sm90BM)
+// gemmSM90 launches k on packed operands (A' m×kp, B' n×kp); more are the
+// arguments after ldc.
+func (g *Backend) gemmSM90(k sm90Kernel, ap, bp uintptr, c *buf, m, n, kp int, more ...uint64) error {
+	ma, err := g.tensorMap(ap, m, kp, k.bk, k.swizzle, sm90BM)
 	if err != nil {
 		return err
 	}
-	mb, err := g.tensorMap(bp, n, kp, sm90BN)
+	mb, err := g.tensorMap(bp, n, kp, k.bk, k.swizzle, sm90BN)
 	if err != nil {
 		return err
 	}
 	tiles := cdiv(m, sm90BM) * cdiv(n, sm90BN)
 	args := append([]uint64{uint64(ma), uint64(mb), uint64(c.ptr), uint64(m), uint64(n), uint64(kp), uint64(n)}, more...)
-	return g.dev.Launch(kernel, [3]int{min(tiles, g.hopperCTAs), 1, 1}, [3]int{sm90Threads, 1, 1}, sm90Smem, args...)
+	return g.dev.Launch(k.name, [3]int{min(tiles, g.hopperCTAs), 1, 1}, [3]int{k.threads, 1, 1}, k.smem, args...)
 }
 
 // matMulHashedSM90 computes a product whose C rows are hashed
-// (Product.RowHashes) with gemm_s8_sm90_cv: the GEMM's epilogue writes each
-// row's chunk chaining values (one a 256-column tile), blake3_parents merges
-// them into the leaves, which come back in one copy after one Sync.
+// (Product.RowHashes) with gemm_s8_sm90_cv: its hasher warpgroup writes each
+// row's chunk chaining values (one a 256-column tile) beside the GEMM,
+// blake3_parents merges them into the leaves, which come back in one copy
+// after one Sync.
 func (g *Backend) matMulHashedSM90(p matmul.Product) error {
 	m, _, n, err := p.Dims()
 	if err != nil {
@@ -148,7 +164,7 @@ func (g *Backend) matMulHashedSM90(p matmul.Product) error {
 		defer g.pool.put(cvs, 32*m*cpr)
 	}
 	err = g.gemm(p, func(ap, bp uintptr, c *buf, m, n, kp int) error {
-		return g.gemmSM90("gemm_s8_sm90_cv", ap, bp, c, m, n, kp, k[0], k[1], k[2], k[3], uint64(cvs))
+		return g.gemmSM90(sm90CV, ap, bp, c, m, n, kp, k[0], k[1], k[2], k[3], uint64(cvs))
 	})
 	if err != nil {
 		return err

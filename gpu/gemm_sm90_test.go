@@ -101,11 +101,14 @@ func TestUseHopperGEMMNeedsTensorMaps(t *testing.T) {
 
 func cdiv(a, b int) int { return (a + b - 1) / b }
 
-// TestHopperFusedRowHashes: gemm_s8_sm90_cv hashes C's rows in its epilogue
-// (one BLAKE3 chunk a 256-column tile row, blake3_parents above) and the
+// TestHopperFusedRowHashes: gemm_s8_sm90_cv hashes C's rows beside the
+// GEMM (one BLAKE3 chunk a 256-column tile row, hashed by the producer
+// warpgroup's idle warps from a staged tile; blake3_parents above) and the
 // leaves equal the CPU backend's, on rows of one chunk (the chunk is the
 // root), of a short second chunk, and of three chunks, with M not a
-// multiple of the tile; C is written too.
+// multiple of the tile and over 96 (hashers take two rows), 2 CTAs looping
+// over tiles (the staging buffer's phases), K wrapping the ring; C is
+// written too.
 func TestHopperFusedRowHashes(t *testing.T) {
 	g := gpu.New(newEmu(t, 1<<30), "emu")
 	defer g.Close()
@@ -113,7 +116,7 @@ func TestHopperFusedRowHashes(t *testing.T) {
 	cpu := matmul.NewCPU()
 	rng := rand.New(rand.NewPCG(17, 17))
 	key := commit.RowKey([]byte("fused sm90"))
-	for _, s := range [][3]int{{5, 40, 200}, {130, 70, 300}, {9, 33, 600}} {
+	for _, s := range [][3]int{{5, 40, 200}, {130, 70, 300}, {9, 33, 600}, {40, 700, 257}} {
 		m, k, n := s[0], s[1], s[2]
 		a, b := randInt8(rng, m, k), randInt8(rng, k, n)
 		c := tensor.NewInt32(m, n)

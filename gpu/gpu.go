@@ -476,7 +476,7 @@ func (g *Backend) MatMul(ctx context.Context, ps []matmul.Product) error {
 		}
 		err := g.gemm(p, func(ap, bp uintptr, c *buf, m, n, kp int) error {
 			if g.hopperCTAs > 0 {
-				return g.gemmSM90("gemm_s8_sm90", ap, bp, c, m, n, kp)
+				return g.gemmSM90(sm90Plain, ap, bp, c, m, n, kp)
 			}
 			return g.dev.Launch("gemm_s8_tc", [3]int{cdiv(n, gemmTile), cdiv(m, gemmTile), 1}, [3]int{gemmThreads, 1, 1}, gemmSmem,
 				uint64(ap), uint64(bp), uint64(c.ptr), uint64(m), uint64(n), uint64(kp), uint64(n))

@@ -52,6 +52,8 @@ DEVICE void ld_global_v4(const void* p, uint32_t w[4]) {
 }
 // st_global_v2 writes two int32 at an 8-byte-aligned global address (one st.global.v2.s32).
 DEVICE void st_global_v2(int32_t* p, int32_t a, int32_t b) { *(int2*)p = make_int2(a, b); }
+// st_shared_v2 writes two words at an 8-byte-aligned shared address (one st.shared.v2).
+DEVICE void st_shared_v2(uint32_t* p, int32_t a, int32_t b) { *(int2*)p = make_int2(a, b); }
 
 // ---- Hopper (sm_90a): mbarrier, bulk tensor copies, wgmma ----
 // PTX ISA 8.x; only the sm_90a pass of nvcc (-gencode arch=compute_90a,
@@ -181,6 +183,7 @@ using emu::shfl_xor;
 using emu::umul64hi;
 using emu::ld_global_v4;
 using emu::st_global_v2;
+using emu::st_shared_v2;
 #define CP_ASYNC_WAIT(n) emu::cp_async_wait(n)
 #define LAUNCH_BOUNDS(threads, blocks)
 using emu::fence_proxy_async;

@@ -109,6 +109,7 @@ struct Launch {
   std::string err;
   uint64_t rng = 0;    // warp scheduling order
   bool burst = false;  // run a warp from barrier to barrier before the next
+  bool eager = false;  // bulk copies land as soon as a thread waits on their mbarrier
 };
 
 thread_local Launch* cur_launch = nullptr;
@@ -171,11 +172,11 @@ bool mbar_passed(Launch* l, const Thread& t) {
   return m && (m->phase & 1) != t.wparity;
 }
 
-// land_bulk lands the oldest bulk copy in flight and completes its
+// land_bulk lands bulk copy i in flight (0: the oldest) and completes its
 // transactions on its mbarrier.
-void land_bulk(Launch* l) {
-  Bulk b = std::move(l->bulk.front());
-  l->bulk.erase(l->bulk.begin());
+void land_bulk(Launch* l, size_t i = 0) {
+  Bulk b = std::move(l->bulk[i]);
+  l->bulk.erase(l->bulk.begin() + i);
   unsigned char* s = dyn(l);
   for (size_t i = 0; i < b.offs.size(); i++) s[b.offs[i]] = l->shadow[b.offs[i]] = b.data[i];
   Mbar* m = find_mbar(l, b.bar);
@@ -619,6 +620,15 @@ void st_global_v2(int32_t* dst, int32_t a, int32_t b) {
   memcpy(dst, v, 8);
 }
 
+void st_shared_v2(uint32_t* dst, int32_t a, int32_t b) {
+  if (((uintptr_t)dst & 7) || shared_off(cur_launch, smem_addr(dst), 8) < 0) {
+    fail("misaligned or out-of-bounds st.shared.v2: " + where(cur_launch, cur_thread));
+    return;
+  }
+  const int32_t v[2] = {a, b};
+  memcpy(dst, v, 8);
+}
+
 void ld_global_v4(const void* src, uint32_t w[4]) {
   if ((uintptr_t)src & 15) {
     fail("misaligned ld.global.v4: " + where(cur_launch, cur_thread));
@@ -717,6 +727,18 @@ void mbar_wait(uint64_t* bar, unsigned parity) {
   cur_thread->wbar = bar;
   cur_thread->wparity = parity & 1;
   if ((m->phase & 1) != (parity & 1)) return;
+  if (cur_launch->eager) {  // the copies this barrier waits for land now, so that waiters run ahead
+    Launch* l = cur_launch;
+    for (size_t i = 0; i < l->bulk.size();) {
+      if (l->bulk[i].bar == bar) {
+        land_bulk(l, i);
+        if (!l->err.empty()) return;
+      } else {
+        i++;
+      }
+    }
+    if ((m->phase & 1) != (parity & 1)) return;
+  }
   cur_thread->state = State::MbarWait;
   yield();
 }
@@ -828,6 +850,7 @@ const char* launch(const char* name, trampoline fn, dim3 grid, dim3 block, size_
   const char* seed = getenv("EMU_SEED");
   l.rng = (seed ? strtoull(seed, nullptr, 10) : 0x9e3779b97f4a7c15ull) + 0x632be59bd9b4e019ull * ++launches;
   l.burst = (l.rng >> 17) & 1;  // half the launches run warps in bursts
+  l.eager = (l.rng >> 29) & 1;  // half land bulk copies at the first wait on their barrier
   cur_launch = &l;
   for (unsigned z = 0; z < grid.z && l.err.empty(); z++)
     for (unsigned y = 0; y < grid.y && l.err.empty(); y++)

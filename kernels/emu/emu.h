@@ -46,6 +46,8 @@ void ld_global_v4(const void* src_gmem, uint32_t w[4]);
 // st.global.v2.s32: two words at an 8-byte-aligned global address; a
 // misaligned address is an error naming the thread.
 void st_global_v2(int32_t* dst_gmem, int32_t a, int32_t b);
+// st.shared.v2: likewise in shared memory (also out of bounds is an error).
+void st_shared_v2(uint32_t* dst_smem, int32_t a, int32_t b);
 
 // ---- Hopper (sm_90a): mbarrier, bulk tensor copies, async proxy, wgmma ----
 // Taken from the PTX ISA (8.x): §9.7.12.15 "Parallel Synchronization and
