@@ -162,7 +162,7 @@ section_large() {
 section_tops() {
   local rc=0 n ours over ref
   (cd "$WORK" && "$PACK/gpu.test" -test.run '^$' -test.bench 'BenchmarkGEMM/cuda' -test.benchtime 5x -test.timeout "$(($1 - 10))s") 2>&1 | tee "$WORK/bench.out" || rc=1
-  grep -q '^ok' "$WORK/bench.out" || rc=1
+  grep -q '^PASS$' "$WORK/bench.out" || rc=1
   if [ -x "$WORK/cublas_ref" ]; then
     # shellcheck disable=SC2086
     "$WORK/cublas_ref" $TOPS_N | tee "$WORK/cublas.out" || rc=1
