@@ -84,6 +84,7 @@ struct Thread {
   uint64_t g_da = 0, g_db = 0;
   uint64_t* wbar = nullptr;
   unsigned wparity = 0;
+  uint64_t wstamp = 0;  // when it began to wait
   // wgmma: a wgmma.fence since the last wait_group; issued, then committed groups.
   bool wg_fenced = false;
   std::vector<WgRec> wg_open;
@@ -110,6 +111,12 @@ struct Launch {
   uint64_t rng = 0;    // warp scheduling order
   bool burst = false;  // run a warp from barrier to barrier before the next
   bool eager = false;  // bulk copies land as soon as a thread waits on their mbarrier
+  // In half the launches, threads waiting on an mbarrier wake only when no
+  // other thread can run, the most recent waiters first: a role that does
+  // not wait for another's release (a consumer refilling a buffer its
+  // readers have not read) runs ahead of them and overwrites.
+  bool lazy = false;
+  uint64_t stamps = 0;  // counts mbarrier waits, to order the waiters
 };
 
 thread_local Launch* cur_launch = nullptr;
@@ -433,6 +440,7 @@ void run_block(Launch* l) {
   l->shadow.assign(l->smem_size, kPoison);
   l->mbars.clear();
   l->bulk.clear();
+  l->stamps = 0;
   unsigned nwarps = (nthreads + 31) / 32;
   for (;;) {
     // Warps advance independently, in an order drawn from the launch's seed:
@@ -444,7 +452,7 @@ void run_block(Launch* l) {
       for (unsigned w = 0; w < nwarps; w++) {
         for (unsigned i = w * 32; i < std::min(nthreads, w * 32 + 32); i++) {
           Thread& t = l->threads[i];
-          if (t.state == State::MbarWait && mbar_passed(l, t)) t.state = State::Ready;
+          if (t.state == State::MbarWait && !l->lazy && mbar_passed(l, t)) t.state = State::Ready;
         }
         for (unsigned i = w * 32; i < std::min(nthreads, w * 32 + 32); i++) {
           if (l->threads[i].state == State::Ready) {
@@ -530,6 +538,17 @@ void run_block(Launch* l) {
       land_bulk(l);
       if (!l->err.empty()) return;
       continue;
+    }
+    if (l->lazy) {  // wake the latest waiter whose phase has come, and those waiting on its barrier with it
+      Thread* last = nullptr;
+      for (auto& t : l->threads)
+        if (t.state == State::MbarWait && mbar_passed(l, t) && (!last || t.wstamp > last->wstamp)) last = &t;
+      if (last) {
+        uint64_t* bar = last->wbar;
+        for (auto& t : l->threads)
+          if (t.state == State::MbarWait && t.wbar == bar && mbar_passed(l, t)) t.state = State::Ready;
+        continue;
+      }
     }
     // Nothing can proceed: divergence. Name the first thread stuck, and why.
     for (auto& t : l->threads) {
@@ -739,6 +758,7 @@ void mbar_wait(uint64_t* bar, unsigned parity) {
     }
     if ((m->phase & 1) != (parity & 1)) return;
   }
+  cur_thread->wstamp = ++cur_launch->stamps;
   cur_thread->state = State::MbarWait;
   yield();
 }
@@ -851,6 +871,7 @@ const char* launch(const char* name, trampoline fn, dim3 grid, dim3 block, size_
   l.rng = (seed ? strtoull(seed, nullptr, 10) : 0x9e3779b97f4a7c15ull) + 0x632be59bd9b4e019ull * ++launches;
   l.burst = (l.rng >> 17) & 1;  // half the launches run warps in bursts
   l.eager = (l.rng >> 29) & 1;  // half land bulk copies at the first wait on their barrier
+  l.lazy = (l.rng >> 37) & 1;   // half wake mbarrier waiters only when nothing else can run
   cur_launch = &l;
   for (unsigned z = 0; z < grid.z && l.err.empty(); z++)
     for (unsigned y = 0; y < grid.y && l.err.empty(); y++)
