@@ -27,6 +27,7 @@ package cuda
 //   CUresult (*Init)(unsigned);
 //   CUresult (*DeviceGet)(CUdevice*, int);
 //   CUresult (*DeviceGetName)(char*, int, CUdevice);
+//   CUresult (*DeviceGetAttribute)(int*, int, CUdevice);
 //   CUresult (*PrimaryCtxRetain)(CUcontext*, CUdevice);
 //   CUresult (*PrimaryCtxRelease)(CUdevice);
 //   CUresult (*CtxSetCurrent)(CUcontext);
@@ -51,6 +52,8 @@ package cuda
 //   CUresult (*EventDestroy)(CUevent);
 //   CUresult (*MemGetInfo)(size_t*, size_t*);
 //   CUresult (*GetErrorName)(CUresult, const char**);
+//   // CUDA 12 drivers only (Hopper's tensor maps); NULL on older drivers.
+//   CUresult (*TensorMapEncodeTiled)(void*, int, uint32_t, void*, const uint64_t*, const uint64_t*, const uint32_t*, const uint32_t*, int, int, int, int);
 // } cu;
 //
 // // tp_load opens libcuda.so.1 and resolves every entry point; it returns
@@ -65,6 +68,7 @@ package cuda
 //   SYM(Init, "cuInit")
 //   SYM(DeviceGet, "cuDeviceGet")
 //   SYM(DeviceGetName, "cuDeviceGetName")
+//   SYM(DeviceGetAttribute, "cuDeviceGetAttribute")
 //   SYM(PrimaryCtxRetain, "cuDevicePrimaryCtxRetain")
 //   SYM(PrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2")
 //   SYM(CtxSetCurrent, "cuCtxSetCurrent")
@@ -90,6 +94,7 @@ package cuda
 //   SYM(MemGetInfo, "cuMemGetInfo_v2")
 //   SYM(GetErrorName, "cuGetErrorName")
 // #undef SYM
+//   *(void**)&cu.TensorMapEncodeTiled = dlsym(h, "cuTensorMapEncodeTiled");
 //   cu.lib = h;
 //   return NULL;
 // }
@@ -107,6 +112,15 @@ package cuda
 // static CUresult tp_ctx(CUcontext c) { return cu.CtxSetCurrent(c); }
 //
 // static CUresult tp_init(void) { return cu.Init(0); }
+// // tp_arch returns the compute capability and the SM count
+// // (CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR 75, _MINOR 76,
+// // MULTIPROCESSOR_COUNT 16).
+// static CUresult tp_arch(CUdevice d, int* major, int* minor, int* sms) {
+//   CUresult r = cu.DeviceGetAttribute(major, 75, d);
+//   if (!r) r = cu.DeviceGetAttribute(minor, 76, d);
+//   if (!r) r = cu.DeviceGetAttribute(sms, 16, d);
+//   return r;
+// }
 // static CUresult tp_device(int ordinal, CUdevice* d, char* name, int n) {
 //   CUresult r = cu.DeviceGet(d, ordinal);
 //   if (r) return r;
@@ -189,6 +203,25 @@ package cuda
 //   CUresult r = tp_ctx(c);
 //   return r ? r : cu.MemGetInfo(free, total);
 // }
+// // tp_tensor_map encodes a 2-D uint8 tensor map (CUtensorMap, 128 bytes,
+// // 64-byte aligned): dims {inner, outer}, the outer stride in bytes, boxes
+// // of boxInner × boxOuter, element strides 1, no interleave, the given
+// // swizzle (CUtensorMapSwizzle), L2 promotion 256 B, out-of-bounds zeros.
+// // It returns CUDA_ERROR_NOT_SUPPORTED (801) on a driver without it.
+// static CUresult tp_tensor_map(CUcontext c, uint64_t* out, CUdeviceptr base, uint64_t inner, uint64_t outer,
+//                               uint64_t stride, uint32_t boxInner, uint32_t boxOuter, int swizzle) {
+//   if (!cu.TensorMapEncodeTiled) return 801;
+//   CUresult r = tp_ctx(c);
+//   if (r) return r;
+//   uint64_t dims[2] = {inner, outer}, strides[1] = {stride};
+//   uint32_t box[2] = {boxInner, boxOuter}, estr[2] = {1, 1};
+//   _Alignas(64) uint64_t map[16];
+//   r = cu.TensorMapEncodeTiled(map, 0 /* UINT8 */, 2, (void*)base, dims, strides, box, estr,
+//                               0 /* INTERLEAVE_NONE */, swizzle, 3 /* L2_PROMOTION_L2_256B */, 0 /* OOB_FILL_NONE */);
+//   if (r == 0) memcpy(out, map, sizeof map);
+//   return r;
+// }
+//
 import "C"
 
 import (
@@ -263,6 +296,7 @@ func load() error {
 // non-blocking stream with an event that Sync records and waits for.
 type Device struct {
 	name   string
+	arch   [3]int // compute capability major, minor; SM count
 	dev    C.CUdevice
 	ctx    C.CUcontext
 	mod    C.CUmodule
@@ -290,6 +324,11 @@ func Open(ordinal int) (gpu.Device, error) {
 		return nil, fmt.Errorf("%w: device %d: %s", ErrUnavailable, ordinal, reason(err))
 	}
 	d.name = C.GoString(&name[0])
+	var major, minor, sms C.int
+	if err := check("cuDeviceGetAttribute", C.tp_arch(d.dev, &major, &minor, &sms)); err != nil {
+		return nil, fmt.Errorf("%w: device %d: %s", ErrUnavailable, ordinal, reason(err))
+	}
+	d.arch = [3]int{int(major), int(minor), int(sms)}
 	image := C.CString(Kernels) // cuModuleLoadData reads the image during the call
 	defer C.free(unsafe.Pointer(image))
 	if err := check("opening the device", C.tp_open(d.dev, unsafe.Pointer(image), &d.ctx, &d.mod, &d.stream, &d.event)); err != nil {
@@ -298,6 +337,9 @@ func Open(ordinal int) (gpu.Device, error) {
 	}
 	return d, nil
 }
+
+// Arch returns the device's compute capability and its SM count.
+func (d *Device) Arch() (major, minor, sms int) { return d.arch[0], d.arch[1], d.arch[2] }
 
 // Close releases the stream, the module and the primary context.
 func (d *Device) Close() error {
@@ -433,6 +475,23 @@ func (d *Device) Sync() error {
 	return check("cuEventSynchronize", C.tp_sync(d.ctx, d.stream, d.event))
 }
 
+// EncodeTensorMap2D encodes a Hopper tensor map with the driver's
+// cuTensorMapEncodeTiled (gpu.TensorMapper: what the sm_90a GEMM's bulk
+// tensor copies read). Drivers older than CUDA 12 have none: the error says
+// so, and gpu.Backend stays on the sm_80 kernel.
+func (d *Device) EncodeTensorMap2D(base uintptr, inner, outer, stride, boxInner, boxOuter, swizzle int) ([128]byte, error) {
+	var m [16]C.uint64_t
+	r := C.tp_tensor_map(d.ctx, &m[0], C.CUdeviceptr(base), C.uint64_t(inner), C.uint64_t(outer), C.uint64_t(stride),
+		C.uint32_t(boxInner), C.uint32_t(boxOuter), C.int(swizzle))
+	if err := check("cuTensorMapEncodeTiled", r); err != nil {
+		return [128]byte{}, err
+	}
+	var out [128]byte
+	copy(out[:], unsafe.Slice((*byte)(unsafe.Pointer(&m[0])), 128))
+	return out, nil
+}
+
+// MemInfo returns the device's free and total memory.
 func (d *Device) MemInfo() (free, total uint64) {
 	var f, t C.size_t
 	if C.tp_meminfo(d.ctx, &f, &t) != 0 {

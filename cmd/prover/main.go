@@ -158,6 +158,30 @@ func loadKey(path, dir string) (ed25519.PrivateKey, error) {
 	return key, nil
 }
 
+// cudaBackend wraps a CUDA device. With TRAINPROOF_GPU_GEMM=sm90 on an
+// sm_90 card (H100, H200) products run on the Hopper GEMM (wgmma, bulk
+// tensor copies, kernels/gemm_sm90.cu); it is opt-in until a device check
+// has run it bit for bit against the CPU (scripts/gpu-check.sh does).
+func cudaBackend(dev gpu.Device) (matmul.Backend, error) {
+	g := gpu.New(dev, "cuda")
+	if os.Getenv("TRAINPROOF_GPU_GEMM") != "sm90" {
+		return g, nil
+	}
+	a, ok := dev.(interface{ Arch() (major, minor, sms int) })
+	if !ok {
+		return nil, cli.Usagef("TRAINPROOF_GPU_GEMM=sm90: the device does not report its architecture")
+	}
+	major, minor, sms := a.Arch()
+	if major != 9 {
+		return nil, cli.Usagef("TRAINPROOF_GPU_GEMM=sm90 needs an sm_90 device, this one is sm_%d%d", major, minor)
+	}
+	if err := g.UseHopperGEMM(sms); err != nil {
+		return nil, cli.Usage(err)
+	}
+	fmt.Fprintf(os.Stderr, "prover: cuda: Hopper GEMM (gemm_s8_sm90) on %d SMs\n", sms)
+	return g, nil
+}
+
 // backend returns the named matmul backend: cpu, emu (the CUDA kernels in
 // the SIMT emulator; needs cgo), cuda (builds with the cuda tag) or auto.
 // auto says on stderr which one it picked, and why.
@@ -167,7 +191,7 @@ func backend(name string) (matmul.Backend, error) {
 		dev, err := cuda.Open(0)
 		if err == nil {
 			fmt.Fprintf(os.Stderr, "prover: backend auto: cuda (device 0)\n")
-			return gpu.New(dev, "cuda"), nil
+			return cudaBackend(dev)
 		}
 		fmt.Fprintf(os.Stderr, "prover: backend auto: cpu (no CUDA device: %v)\n", err)
 		return matmul.NewCPU(), nil
@@ -178,7 +202,7 @@ func backend(name string) (matmul.Backend, error) {
 		if err != nil {
 			return nil, cli.Usage(err)
 		}
-		return gpu.New(dev, "cuda"), nil
+		return cudaBackend(dev)
 	case "emu":
 		be, err := emuBackend()
 		if err != nil {
