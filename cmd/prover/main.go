@@ -167,7 +167,9 @@ func cudaBackend(dev gpu.Device) (matmul.Backend, error) {
 	if os.Getenv("TRAINPROOF_GPU_GEMM") != "sm90" {
 		return g, nil
 	}
-	a, ok := dev.(interface{ Arch() (major, minor, sms int) })
+	a, ok := dev.(interface {
+		Arch() (major, minor, sms int)
+	})
 	if !ok {
 		return nil, cli.Usagef("TRAINPROOF_GPU_GEMM=sm90: the device does not report its architecture")
 	}
