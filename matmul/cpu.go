@@ -72,6 +72,16 @@ func (c *CPU) GenInt8(rows, cols int, gen func(i int, row []int8)) Buffer {
 	return &cpuBuf{gen: &genInt8{rows: rows, cols: cols, f: gen}}
 }
 
+// NewInt32 returns a zeroed host matrix for a product to write, its pages
+// mapped up front where the OS can do that in bulk (Linux: see populate),
+// which costs less than faulting them in one by one as the product's
+// stores first touch them.
+func NewInt32(rows, cols int) *tensor.Int32 {
+	m := tensor.NewInt32(rows, cols)
+	populate(int32Bytes(m.Data))
+	return m
+}
+
 // WrapInt8 returns a buffer that aliases m (no copy): CPU-only callers use it
 // to run products on matrices they already hold.
 func (c *CPU) WrapInt8(m *tensor.Int8) Buffer { return &cpuBuf{i8: m} }
@@ -89,7 +99,7 @@ func (c *CPU) Alloc(kind tensor.Kind, rows, cols int) (Buffer, error) {
 	case tensor.KindInt8:
 		return &cpuBuf{i8: tensor.NewInt8(rows, cols)}, nil
 	case tensor.KindInt32:
-		return &cpuBuf{i32: tensor.NewInt32(rows, cols)}, nil
+		return &cpuBuf{i32: NewInt32(rows, cols)}, nil
 	}
 	return nil, fmt.Errorf("%w: kind %v", ErrBuffer, kind)
 }

@@ -406,3 +406,20 @@ func TestGeneratedOperands(t *testing.T) {
 	require.Zero(t, made, "Free generates nothing")
 	require.ErrorIs(t, cpu.Free(g), ErrBuffer)
 }
+
+// TestNewInt32: a matrix for a product to write is zeroed and whole, large
+// enough to be populated up front or not.
+func TestNewInt32(t *testing.T) {
+	for _, s := range [][2]int{{3, 5}, {1100, 1000}, {1 << 10, 1<<10 + 3}} {
+		m := NewInt32(s[0], s[1])
+		require.Equal(t, s[0], m.Rows)
+		require.Equal(t, s[1], m.Cols)
+		require.Len(t, m.Data, s[0]*s[1])
+		for i, x := range m.Data {
+			if x != 0 {
+				t.Fatalf("%v: element %d is %d", s, i, x)
+			}
+		}
+		m.Data[len(m.Data)-1] = 7
+	}
+}

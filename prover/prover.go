@@ -400,7 +400,7 @@ func MatMulOn(ctx context.Context, be matmul.Backend, task protocol.Task, a, b *
 	st.Matrices[plan.MatB] = Matrix{I8: b}
 	if cpu, ok := be.(*matmul.CPU); ok {
 		// Host memory is the CPU backend's memory: no copies.
-		c := tensor.NewInt32(int(sp.M), int(sp.N))
+		c := matmul.NewInt32(int(sp.M), int(sp.N))
 		err := cpu.MatMul(ctx, []matmul.Product{{A: cpu.WrapInt8(a), B: cpu.WrapInt8(b), C: cpu.WrapInt32(c), RowHashes: leaves, HashKey: key}})
 		if err != nil {
 			return nil, err
@@ -442,7 +442,7 @@ func MatMulFused(ctx context.Context, cpu *matmul.CPU, task protocol.Task, tm *m
 	ga, gb := protocol.NewRowGen(sp.Seed, 'A'), protocol.NewRowGen(sp.Seed, 'B')
 	a := cpu.GenInt8(int(sp.M), int(sp.K), ga.Row)
 	b := cpu.GenInt8(int(sp.K), int(sp.N), gb.Row)
-	c := tensor.NewInt32(int(sp.M), int(sp.N))
+	c := matmul.NewInt32(int(sp.M), int(sp.N))
 	leaves := make([]commit.Hash, sp.M)
 	key := plan.RowKey(task.ID(), 0, plan.MatC)
 	if err := cpu.MatMul(ctx, []matmul.Product{{A: a, B: b, C: cpu.WrapInt32(c), RowHashes: leaves, HashKey: key, Timing: tm}}); err != nil {
