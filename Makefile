@@ -214,10 +214,11 @@ gpu-pack: nvcc-version
 # test-kernels runs every CUDA kernel in kernels/ through the SIMT emulator
 # against the CPU backend, and the emulator's own tests.
 test-kernels:
-	$(GO) test -count=1 ./cgo/emu/ ./gpu/
+	$(GO) test -count=1 -asan -tags emusan ./cgo/emu/ ./gpu/
 
 # bench: the auditors' quick profile (report.md, report.json, plots in out/bench).
 bench: build
+	$(GO) build $(if $(wildcard /usr/include/dnnl.h),-tags onednn) -o $(BIN)/bench ./cmd/bench
 	$(BIN)/bench --quick --out out/bench
 
 # gobench: every go test benchmark, a few iterations each.
