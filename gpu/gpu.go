@@ -435,9 +435,9 @@ func (g *Backend) Close() error {
 
 // Kernel launch shapes (kernels/gemm_s8.cu).
 const (
-	gemmTile    = 64
-	gemmThreads = 128
-	gemmSmem    = 2 * (gemmTile + gemmTile) * 48
+	gemmTile    = 128                            // BM = BN
+	gemmThreads = 256                            // GEMM_THREADS
+	gemmSmem    = 4 * (gemmTile + gemmTile) * 64 // GEMM_STAGES · (BM + BN) · BK
 	kStep       = 32
 )
 

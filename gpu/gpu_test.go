@@ -50,7 +50,14 @@ func TestGEMMEqualsCPU(t *testing.T) {
 func testGEMM(t *testing.T, g *gpu.Backend) {
 	cpu := matmul.NewCPU()
 	rng := rand.New(rand.NewPCG(11, 13))
-	shapes := [][3]int{{1, 1, 1}, {1, 33, 1}, {7, 31, 5}, {16, 32, 8}, {64, 64, 64}, {65, 70, 63}, {3, 100, 130}, {130, 40, 3}}
+	// gemm_s8_tc's tile is 128×128×64 with a 4-stage ring: 131×300×129 takes
+	// 2×2 CTAs and wraps the ring (5 k-tiles), 40×450×150 ends on a half
+	// k-tile (Kp = 480) after wrapping it twice; then random shapes.
+	shapes := [][3]int{{1, 1, 1}, {1, 33, 1}, {7, 31, 5}, {16, 32, 8}, {64, 64, 64}, {65, 70, 63}, {3, 100, 130}, {130, 40, 3},
+		{131, 300, 129}, {40, 450, 150}}
+	for range 3 {
+		shapes = append(shapes, [3]int{1 + rng.IntN(200), 1 + rng.IntN(400), 1 + rng.IntN(200)})
+	}
 	for _, s := range shapes {
 		for _, ta := range []bool{false, true} {
 			for _, tb := range []bool{false, true} {
@@ -242,7 +249,7 @@ func TestMatMulUpdateEqualsCPU(t *testing.T) {
 			defer g.Close()
 			cpu := matmul.NewCPU()
 			rng := rand.New(rand.NewPCG(17, 19))
-			for _, s := range [][3]int{{1, 1, 1}, {7, 31, 5}, {64, 64, 64}, {65, 70, 63}, {130, 40, 3}} {
+			for _, s := range [][3]int{{1, 1, 1}, {7, 31, 5}, {64, 64, 64}, {65, 70, 63}, {130, 40, 3}, {131, 290, 129}} {
 				for _, c := range []struct{ lr, decay, ws int }{{0, 0, 14}, {3, 0, 14}, {1, 12, 14}, {0, 0, 0}} {
 					m, k, n := s[0], s[1], s[2]
 					a, b := randInt8(rng, k, m), randInt8(rng, k, n) // DW = Aᵀ·B, as in a step

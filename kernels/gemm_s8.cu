@@ -23,81 +23,129 @@ KERNEL void fill_u8(unsigned char* dst, long long n, long long v) {
   for (long long i = (long long)BID_X * BDIM_X + TID_X; i < n; i += (long long)GDIM_X * BDIM_X) dst[i] = (unsigned char)v;
 }
 
-// Tile shape of gemm_s8_tc: a 64×64 block of C per CTA of 4 warps (2×2),
-// each warp 32×32 = 2×4 mma.m16n8k32 tiles, K in steps of 32 through a
-// two-stage cp.async pipeline.
-#define BM 64
-#define BN 64
-#define BK 32
-#define SROW 48  // shared-memory row stride in bytes: 32 + 16 of padding
-#define STAGE_BYTES ((BM + BN) * SROW)
+// Tile shape of gemm_s8_tc (Ampere/Ada mma.sync; Hopper has gemm_sm90.cu):
+// a 128×128 block of C per CTA of 8 warps (2 along M × 4 along N), each
+// warp 64×32 = 4×4 mma.m16n8k32 tiles, K in steps of 64 bytes through a
+// GEMM_STAGES-deep cp.async ring. A stage holds 128 rows of A and 128 of Bt,
+// 64 bytes each (four 16-byte chunks); chunk c of row r sits at chunk
+// c ^ ((r >> 1) & 3), so that the 8 rows one ldmatrix phase reads (and the
+// rows cp.async writes) fall in 8 different 16-byte bank groups.
+#define BM 128
+#define BN 128
+#define BK 64
+#define GEMM_STAGES 4
+#define GEMM_THREADS 256
+#define STAGE_BYTES ((BM + BN) * BK)
+#define GEMM_SMEM (GEMM_STAGES * STAGE_BYTES)
 
+// gemm_acc_t: one warp's 64×32 accumulators, acc[i][j] the m16n8 tile (i, j).
+typedef int32_t gemm_acc_t[4][4][4];
+
+// swz is the byte offset of 16-byte chunk c of row r in a stage's operand.
+DEVICE int swz(int r, int c) { return r * BK + 16 * (c ^ ((r >> 1) & 3)); }
+
+// load_stage queues the cp.async copies of k-tile [k0, k0+64) of block
+// (bm, bn) into stage: 2·128·4 chunks, four per thread. Rows past M or N and
+// chunks past Kp (Kp is a multiple of 32, so the last k-tile may be half)
+// are zero-filled (source size 0).
 DEVICE void load_stage(unsigned char* smem, int stage, const int8_t* A, const int8_t* Bt, long long M, long long N,
                        long long Kp, long long bm, long long bn, long long k0) {
   unsigned char* sA = smem + stage * STAGE_BYTES;
-  unsigned char* sB = sA + BM * SROW;
-  int r = TID_X / 2, c = TID_X % 2;  // 128 threads: one 16-byte chunk of A and one of B each
-  long long ra = bm * BM + r, rb = bn * BN + r;
-  const int8_t* ga = ra < M ? A + ra * Kp + k0 + 16 * c : A;
-  const int8_t* gb = rb < N ? Bt + rb * Kp + k0 + 16 * c : Bt;
-  cp_async16(sA + r * SROW + 16 * c, ga, ra < M ? 16 : 0);
-  cp_async16(sB + r * SROW + 16 * c, gb, rb < N ? 16 : 0);
+  unsigned char* sB = sA + BM * BK;
+  UNROLL
+  for (int h = 0; h < 2; h++) {
+    int id = TID_X + GEMM_THREADS * h, r = id / 4, c = id % 4;
+    long long k = k0 + 16 * c, ra = bm * BM + r, rb = bn * BN + r;
+    bool ka = k < Kp;
+    const int8_t* ga = ra < M && ka ? A + ra * Kp + k : A;
+    const int8_t* gb = rb < N && ka ? Bt + rb * Kp + k : Bt;
+    cp_async16(sA + swz(r, c), ga, ra < M && ka ? 16 : 0);
+    cp_async16(sB + swz(r, c), gb, rb < N && ka ? 16 : 0);
+  }
 }
 
 // gemm_tile runs the main loop of block (bm, bn) of C = A · Btᵀ (A M×Kp,
-// Bt N×Kp, int8 row-major, Kp a multiple of 32): a 2-stage cp.async
-// pipeline into smem, mma.sync m16n8k32 on the tensor cores. acc receives
-// the calling warp's 32×32 tile; gemm_epilogue walks its elements.
+// Bt N×Kp, int8 row-major, Kp a multiple of 32): GEMM_STAGES−1 k-tiles in
+// flight, one barrier per k-tile, fragments by ldmatrix.x4 from the swizzled
+// stages, mma.sync m16n8k32 on the tensor cores. acc receives the calling
+// warp's 64×32 tile; gemm_epilogue walks its elements.
+//
+// ldmatrix.x4 gives lane l, of matrix i, the word at byte 4·(l%4) of row l/4:
+// with matrices (rows 0–7, k 0–15), (rows 8–15, k 0–15), (rows 0–7, k 16–31),
+// (rows 8–15, k 16–31) of a 16×32 A tile that is the m16n8k32 A fragment
+// a0..a3 (row g + 8·(i%2), bytes 16·(i/2) + 4q); with (n 0–7, k 0–15),
+// (n 0–7, k 16–31), (n 8–15, k 0–15), (n 8–15, k 16–31) of Bt it is the B
+// fragments b0, b1 of two n8 tiles (column g, bytes 16·i + 4q).
 DEVICE void gemm_tile(unsigned char* smem, const int8_t* A, const int8_t* Bt, long long M, long long N, long long Kp,
-                      long long bm, long long bn, int32_t acc[2][4][4]) {
+                      long long bm, long long bn, gemm_acc_t acc) {
   int warp = TID_X / 32, lane = LANE_ID;
-  int wm = warp / 2, wn = warp % 2;  // warp tile (32 rows, 32 columns)
-  int g = lane >> 2, q = lane & 3;
-  for (int i = 0; i < 2; i++)
+  int wm = warp / 4, wn = warp % 4;  // warp tile: rows 64·wm.., columns 32·wn..
+  UNROLL
+  for (int i = 0; i < 4; i++)
+    UNROLL
     for (int j = 0; j < 4; j++)
+      UNROLL
       for (int e = 0; e < 4; e++) acc[i][j][e] = 0;
 
-  long long kt_n = Kp / BK;
-  load_stage(smem, 0, A, Bt, M, N, Kp, bm, bn, 0);
-  cp_async_commit();
-  for (long long kt = 0; kt < kt_n; kt++) {
-    if (kt + 1 < kt_n) load_stage(smem, (kt + 1) & 1, A, Bt, M, N, Kp, bm, bn, (kt + 1) * BK);
+  // This lane's ldmatrix rows and chunk halves (see above).
+  int ra = lane % 8 + 8 * ((lane / 8) % 2), ha = lane / 16;
+  int rb = lane % 8 + 8 * (lane / 16), hb = (lane / 8) % 2;
+
+  long long kt_n = (Kp + BK - 1) / BK;
+  UNROLL
+  for (int s = 0; s < GEMM_STAGES - 1; s++) {
+    if (s < kt_n) load_stage(smem, s, A, Bt, M, N, Kp, bm, bn, (long long)s * BK);
     cp_async_commit();
-    CP_ASYNC_WAIT(1);
-    SYNC_THREADS();
-    const unsigned char* sA = smem + (kt & 1) * STAGE_BYTES;
-    const unsigned char* sB = sA + BM * SROW;
-    uint32_t af[2][4], bf[4][2];
-    for (int i = 0; i < 2; i++) {
-      const unsigned char* p = sA + (wm * 32 + i * 16) * SROW;
-      af[i][0] = *(const uint32_t*)(p + g * SROW + 4 * q);
-      af[i][1] = *(const uint32_t*)(p + (g + 8) * SROW + 4 * q);
-      af[i][2] = *(const uint32_t*)(p + g * SROW + 16 + 4 * q);
-      af[i][3] = *(const uint32_t*)(p + (g + 8) * SROW + 16 + 4 * q);
-    }
-    for (int j = 0; j < 4; j++) {
-      const unsigned char* p = sB + (wn * 32 + j * 8 + g) * SROW;
-      bf[j][0] = *(const uint32_t*)(p + 4 * q);
-      bf[j][1] = *(const uint32_t*)(p + 16 + 4 * q);
-    }
-    for (int i = 0; i < 2; i++)
-      for (int j = 0; j < 4; j++) mma_s8_16832(acc[i][j], af[i], bf[j], acc[i][j]);
-    SYNC_THREADS();
   }
+  for (long long kt = 0; kt < kt_n; kt++) {
+    // k-tile kt has landed (only the GEMM_STAGES−2 newest groups may be in
+    // flight) for every thread; and every warp is done with k-tile kt−1,
+    // whose stage the next load overwrites.
+    CP_ASYNC_WAIT(GEMM_STAGES - 2);
+    SYNC_THREADS();
+    long long kn = kt + GEMM_STAGES - 1;
+    if (kn < kt_n) load_stage(smem, (int)(kn % GEMM_STAGES), A, Bt, M, N, Kp, bm, bn, kn * BK);
+    cp_async_commit();
+    const unsigned char* sA = smem + (int)(kt % GEMM_STAGES) * STAGE_BYTES;
+    const unsigned char* sB = sA + BM * BK;
+    UNROLL
+    for (int ks = 0; ks < BK / 32; ks++) {
+      uint32_t af[4][4], bf[4][2];
+      UNROLL
+      for (int i = 0; i < 4; i++) ldmatrix_x4(af[i], sA + swz(wm * 64 + i * 16 + ra, 2 * ks + ha));
+      UNROLL
+      for (int jp = 0; jp < 2; jp++) {
+        uint32_t r[4];
+        ldmatrix_x4(r, sB + swz(wn * 32 + jp * 16 + rb, 2 * ks + hb));
+        bf[2 * jp][0] = r[0];
+        bf[2 * jp][1] = r[1];
+        bf[2 * jp + 1][0] = r[2];
+        bf[2 * jp + 1][1] = r[3];
+      }
+      UNROLL
+      for (int i = 0; i < 4; i++)
+        UNROLL
+        for (int j = 0; j < 4; j++) mma_s8_16832(acc[i][j], af[i], bf[j], acc[i][j]);
+    }
+  }
+  CP_ASYNC_WAIT(0);  // no copy outlives the block (the tail groups are empty)
 }
 
 // gemm_epilogue calls f(row, col, value) for every element of the calling
 // warp's accumulators that lies inside the M×N result: c_e of fragment
 // (i, j) is at row g + 8·(e/2), column 2q + (e%2) of its 16×8 tile.
 template <typename F>
-DEVICE void gemm_epilogue(long long bm, long long bn, long long M, long long N, int32_t acc[2][4][4], F f) {
+DEVICE void gemm_epilogue(long long bm, long long bn, long long M, long long N, gemm_acc_t acc, F f) {
   int warp = TID_X / 32, lane = LANE_ID;
-  int wm = warp / 2, wn = warp % 2;
+  int wm = warp / 4, wn = warp % 4;
   int g = lane >> 2, q = lane & 3;
-  for (int i = 0; i < 2; i++)
+  UNROLL
+  for (int i = 0; i < 4; i++)
+    UNROLL
     for (int j = 0; j < 4; j++)
+      UNROLL
       for (int e = 0; e < 4; e++) {
-        long long row = bm * BM + wm * 32 + i * 16 + g + 8 * (e / 2);
+        long long row = bm * BM + wm * 64 + i * 16 + g + 8 * (e / 2);
         long long col = bn * BN + wn * 32 + j * 8 + 2 * q + (e % 2);
         if (row < M && col < N) f(row, col, acc[i][j][e]);
       }
@@ -105,13 +153,13 @@ DEVICE void gemm_epilogue(long long bm, long long bn, long long M, long long N, 
 
 // gemm_s8_tc computes C (M×N int32, row stride ldc) = A · Btᵀ where A is M×Kp
 // and Bt is N×Kp, both int8 row-major, Kp a multiple of 32. Launch with
-// 128 threads per block, grid (⌈N/64⌉, ⌈M/64⌉), 2·STAGE_BYTES of dynamic
-// shared memory.
-KERNEL void gemm_s8_tc(const int8_t* A, const int8_t* Bt, int32_t* C, long long M, long long N, long long Kp,
-                       long long ldc) {
+// GEMM_THREADS (256) threads per block, grid (⌈N/128⌉, ⌈M/128⌉), GEMM_SMEM
+// (64 KiB) of dynamic shared memory.
+KERNEL LAUNCH_BOUNDS(GEMM_THREADS, 2) void gemm_s8_tc(const int8_t* A, const int8_t* Bt, int32_t* C, long long M,
+                                                      long long N, long long Kp, long long ldc) {
   DYNAMIC_SMEM(smem);
   long long bn = BID_X, bm = BID_Y;
-  int32_t acc[2][4][4];
+  gemm_acc_t acc;
   gemm_tile(smem, A, Bt, M, N, Kp, bm, bn, acc);
   gemm_epilogue(bm, bn, M, N, acc, [&](long long row, long long col, int32_t v) { C[row * ldc + col] = v; });
 }

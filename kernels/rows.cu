@@ -91,12 +91,13 @@ DEVICE int32_t update_one(int32_t m, int32_t dw, long long lr_shift, long long d
 // DW it writes m_out = update_one(m_in, DW) for the same elements (m_in and
 // m_out M×N), so the update reads no DW back from memory and needs no
 // launch of its own. Launch as gemm_s8_tc.
-KERNEL void gemm_s8_tc_update(const int8_t* A, const int8_t* Bt, int32_t* C, long long M, long long N, long long Kp,
-                              const int32_t* m_in, long long lr_shift, long long decay_shift, long long lim,
-                              int32_t* m_out) {
+KERNEL LAUNCH_BOUNDS(GEMM_THREADS, 2) void gemm_s8_tc_update(const int8_t* A, const int8_t* Bt, int32_t* C,
+                                                             long long M, long long N, long long Kp,
+                                                             const int32_t* m_in, long long lr_shift,
+                                                             long long decay_shift, long long lim, int32_t* m_out) {
   DYNAMIC_SMEM(smem);
   long long bn = BID_X, bm = BID_Y;
-  int32_t acc[2][4][4];
+  gemm_acc_t acc;
   gemm_tile(smem, A, Bt, M, N, Kp, bm, bn, acc);
   gemm_epilogue(bm, bn, M, N, acc, [&](long long row, long long col, int32_t v) {
     long long at = row * N + col;

@@ -54,6 +54,25 @@ DEVICE void ld_global_v4(const void* p, uint32_t w[4]) {
 DEVICE void st_global_v2(int32_t* p, int32_t a, int32_t b) { *(int2*)p = make_int2(a, b); }
 // st_shared_v2 writes two words at an 8-byte-aligned shared address (one st.shared.v2).
 DEVICE void st_shared_v2(uint32_t* p, int32_t a, int32_t b) { *(int2*)p = make_int2(a, b); }
+// ldmatrix_xN: ldmatrix.sync.aligned.m8n8.xN.shared.b16. Lanes 8i..8i+7 give
+// the 16-byte rows of matrix i; lane l gets in r[i] the word at byte
+// 4·(l%4) of row l/4 of matrix i. For int8 that is exactly an
+// mma.m16n8k32 fragment register (see gemm_s8.cu).
+DEVICE void ldmatrix_x1(uint32_t r[1], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%0}, [%1];\n"
+               : "=r"(r[0])
+               : "r"((unsigned)__cvta_generic_to_shared(p)));
+}
+DEVICE void ldmatrix_x2(uint32_t r[2], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n"
+               : "=r"(r[0]), "=r"(r[1])
+               : "r"((unsigned)__cvta_generic_to_shared(p)));
+}
+DEVICE void ldmatrix_x4(uint32_t r[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"((unsigned)__cvta_generic_to_shared(p)));
+}
 
 // ---- Hopper (sm_90a): mbarrier, bulk tensor copies, wgmma ----
 // PTX ISA 8.x; only the sm_90a pass of nvcc (-gencode arch=compute_90a,
@@ -184,6 +203,9 @@ using emu::umul64hi;
 using emu::ld_global_v4;
 using emu::st_global_v2;
 using emu::st_shared_v2;
+static inline void ldmatrix_x1(uint32_t r[1], const void* p) { emu::ldmatrix(r, 1, p); }
+static inline void ldmatrix_x2(uint32_t r[2], const void* p) { emu::ldmatrix(r, 2, p); }
+static inline void ldmatrix_x4(uint32_t r[4], const void* p) { emu::ldmatrix(r, 4, p); }
 #define CP_ASYNC_WAIT(n) emu::cp_async_wait(n)
 #define LAUNCH_BOUNDS(threads, blocks)
 using emu::fence_proxy_async;

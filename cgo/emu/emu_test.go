@@ -96,6 +96,37 @@ func TestShflKnownAnswer(t *testing.T) {
 	}
 }
 
+// TestLdmatrixKnownAnswer: ldmatrix .x1, .x2 and .x4 (PTX ISA "ldmatrix",
+// m8n8 .b16) give lane l, of matrix i, the word at byte 4·(l%4) of the row
+// whose address lane 8i + l/4 gave; the addresses of lanes past 8·N do not
+// matter; a misaligned row address is an error naming the lane.
+func TestLdmatrixKnownAnswer(t *testing.T) {
+	d := New(1 << 20)
+	defer d.Close()
+	src := make([]byte, 512)
+	for i := range src {
+		src[i] = byte(i*29 + 7)
+	}
+	word := func(off int) uint32 { return binary.LittleEndian.Uint32(src[off:]) }
+	ps := upload(t, d, src)
+	po, err := d.Alloc(32 * 7 * 4)
+	require.NoError(t, err)
+	require.NoError(t, run(d, "kat_ldsm", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 512, uint64(ps), uint64(po), 0))
+	out := download32(t, d, po, 32*7)
+	row := func(lane int) int { return 16 * ((7*lane + 3) % 32) }
+	for l := 0; l < 32; l++ {
+		for _, x := range []struct{ num, at int }{{1, 0}, {2, 1}, {4, 3}} {
+			for i := 0; i < x.num; i++ {
+				want := word(row(8*i+l/4) + 4*(l%4))
+				require.Equal(t, want, uint32(out[7*l+x.at+i]), "ldmatrix .x%d lane %d r%d", x.num, l, i)
+			}
+		}
+	}
+	err = run(d, "kat_ldsm", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 512, uint64(ps), uint64(po), 1)
+	require.ErrorContains(t, err, "ldmatrix row address misaligned")
+	require.ErrorContains(t, err, "thread (5,0,0)")
+}
+
 // TestMissingWait: without cp.async.wait_group the copy has not landed and
 // the kernel reads poison; with it, the data.
 func TestMissingWait(t *testing.T) {

@@ -99,6 +99,7 @@ void t_hopper_probe(const uint64_t* a) {
   hopper_probe(arg<const void*>(a[0]), arg<const void*>(a[1]), arg<const int8_t*>(a[2]), arg<int32_t*>(a[3]),
                arg<long long>(a[4]), arg<long long>(a[5]));
 }
+void t_kat_ldsm(const uint64_t* a) { kat_ldsm(arg<const uint32_t*>(a[0]), arg<uint32_t*>(a[1]), arg<long long>(a[2])); }
 void t_divergent_barrier(const uint64_t*) { divergent_barrier(); }
 void t_divergent_shfl(const uint64_t* a) { divergent_shfl(arg<int32_t*>(a[0])); }
 void t_smem_overrun(const uint64_t* a) { smem_overrun(arg<long long>(a[0])); }
@@ -131,6 +132,7 @@ const Entry kernels[] = {
     // The emulator's own tests (kernels/emu/selftest.cu).
     {"kat_mma", 4, t_kat_mma, true},
     {"kat_shfl", 1, t_kat_shfl, true},
+    {"kat_ldsm", 3, t_kat_ldsm, true},
     {"missing_wait", 3, t_missing_wait, true},
     {"divergent_barrier", 0, t_divergent_barrier, true},
     {"divergent_shfl", 1, t_divergent_shfl, true},

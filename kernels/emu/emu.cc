@@ -20,7 +20,7 @@ namespace {
 
 enum class State { Ready, Barrier, Warp, Group, MbarWait, Done };
 enum class GOp { None, Mma, Wait };  // warpgroup collectives
-enum class Op { None, Mma, ShflIdx, ShflXor };
+enum class Op { None, Mma, ShflIdx, ShflXor, Ldsm };
 
 constexpr size_t kStack = 64 * 1024;  // per thread; kernels keep their state in registers-sized locals
 constexpr size_t kRedZone = 64;
@@ -74,6 +74,8 @@ struct Thread {
   int32_t c[4], d[4];
   uint32_t v = 0, out = 0;
   int arg = 0;
+  const unsigned char* lp = nullptr;  // ldmatrix: this lane's row address
+  uint32_t lr[4] = {0, 0, 0, 0};      // ldmatrix: results
   // cp.async: copies of the open group, then committed groups (oldest first).
   std::vector<Copy> open;
   std::vector<std::vector<Copy>> groups;
@@ -389,10 +391,41 @@ void run_mma(Thread* lanes) {
   }
 }
 
+// run_ldsm: ldmatrix .m8n8.xN.b16 (PTX ISA, "ldmatrix"). Row j of matrix
+// i is at the address lane 8i+j gave; lane l gets, of each matrix i, the
+// word at byte 4·(l%4) of row l/4. Every lane must ask for the same N.
+void run_ldsm(Thread* lanes) {
+  Launch* l = cur_launch;
+  int num = lanes[0].arg;
+  for (int i = 0; i < 32; i++) {
+    if (lanes[i].arg != num) {
+      fail("divergent warp collective: ldmatrix with different .num: " + where(l, &lanes[i]));
+      return;
+    }
+  }
+  if (num != 1 && num != 2 && num != 4) {
+    fail("ldmatrix with a bad .num: " + where(l, &lanes[0]));
+    return;
+  }
+  const unsigned char* lo = dyn(l);
+  for (int i = 0; i < 8 * num; i++) {
+    const unsigned char* p = lanes[i].lp;
+    if (p < lo || p + 16 > lo + l->smem_size || ((uintptr_t)p & 15)) {
+      fail("ldmatrix row address misaligned or outside shared memory: " + where(l, &lanes[i]));
+      return;
+    }
+  }
+  for (int ln = 0; ln < 32; ln++)
+    for (int i = 0; i < num; i++) memcpy(&lanes[ln].lr[i], lanes[8 * i + ln / 4].lp + 4 * (ln % 4), 4);
+}
+
 void run_collective(Thread* lanes) {
   switch (lanes[0].op) {
     case Op::Mma:
       run_mma(lanes);
+      break;
+    case Op::Ldsm:
+      run_ldsm(lanes);
       break;
     case Op::ShflIdx:
       for (int i = 0; i < 32; i++) lanes[i].out = lanes[lanes[i].arg & 31].v;
@@ -414,6 +447,7 @@ const char* op_name(Op op) {
     case Op::Mma: return "mma.sync";
     case Op::ShflIdx: return "shfl.sync.idx";
     case Op::ShflXor: return "shfl.sync.bfly";
+    case Op::Ldsm: return "ldmatrix";
     default: return "?";
   }
 }
@@ -628,6 +662,13 @@ uint32_t shfl_xor(uint32_t v, int m) {
   cur_thread->arg = m;
   collective(Op::ShflXor);
   return cur_thread->out;
+}
+
+void ldmatrix(uint32_t* r, int num, const void* row_addr) {
+  cur_thread->lp = (const unsigned char*)row_addr;
+  cur_thread->arg = num;
+  collective(Op::Ldsm);
+  for (int i = 0; i < num && i < 4; i++) r[i] = cur_thread->lr[i];
 }
 
 void st_global_v2(int32_t* dst, int32_t a, int32_t b) {

@@ -31,6 +31,14 @@ void mma_s8_16832(int32_t d[4], const uint32_t a[4], const uint32_t b[2], const 
 // shfl.sync.idx / shfl.sync.bfly on 32-bit values (full mask).
 uint32_t shfl_idx(uint32_t v, int src_lane);
 uint32_t shfl_xor(uint32_t v, int lane_mask);
+// ldmatrix.sync.aligned.m8n8.xN.shared.b16 (N = num: 1, 2 or 4), PTX ISA
+// "Warp-level matrix load instruction: ldmatrix": lanes 8i..8i+7 give the
+// 16-byte-aligned shared addresses of rows 0..7 of matrix i (the other
+// lanes' addresses are ignored); lane l receives in r[i] the 32-bit word
+// at byte 4·(l%4) of row l/4 of matrix i (elements 2·(l%4), 2·(l%4)+1 of
+// the b16 row). Addresses that are misaligned or outside dynamic shared
+// memory are errors naming the lane; no .trans.
+void ldmatrix(uint32_t* r, int num, const void* row_addr);
 
 // cp.async.cg.shared.global [dst], [src], 16, src_size: copies src_size
 // bytes (0..16) and zero-fills the rest. The destination is poisoned at issue

@@ -44,6 +44,28 @@ KERNEL void kat_shfl(int32_t* out) {
   out[32 + lane] = (int32_t)shfl_xor((uint32_t)(lane * 10), 5);
 }
 
+// kat_ldsm: one warp. src (512 bytes) is copied to shared memory as 32
+// rows of 16 bytes; lane l gives row (7l + 3) % 32 as its ldmatrix address
+// (lanes that .x1 or .x2 ignore give a bad one, which must not matter).
+// out[7l .. 7l+6] receive the lane's .x1, .x2 and .x4 registers. With bad,
+// lane 5 gives a misaligned address, which must fail.
+KERNEL void kat_ldsm(const uint32_t* src, uint32_t* out, long long bad) {
+  DYNAMIC_SMEM(smem);
+  int lane = LANE_ID;
+  uint32_t* s = (uint32_t*)smem;
+  for (int i = lane; i < 128; i += 32) s[i] = src[i];
+  SYNC_THREADS();
+  const unsigned char* row = smem + 16 * ((7 * lane + 3) % 32);
+  if (bad && lane == 5) row += 8;
+  uint32_t r1[1], r2[2], r4[4];
+  ldmatrix_x1(r1, lane < 8 ? row : smem + 1);
+  ldmatrix_x2(r2, lane < 16 ? row : smem + 1);
+  ldmatrix_x4(r4, row);
+  out[7 * lane] = r1[0];
+  for (int i = 0; i < 2; i++) out[7 * lane + 1 + i] = r2[i];
+  for (int i = 0; i < 4; i++) out[7 * lane + 3 + i] = r4[i];
+}
+
 // missing_wait copies 16 bytes into shared memory with cp.async and reads
 // them back without waiting: the emulator must hand back poison, not data.
 KERNEL void missing_wait(const int8_t* src, int8_t* dst, long long wait) {
