@@ -33,8 +33,9 @@ const Magic = "TPB\x01"
 // Version is the format version this package writes and reads.
 const Version uint16 = 2
 
-// MaxSize is the default limit on an encoded bundle (2 GiB).
-const MaxSize = 2 << 30
+// MaxSize is the default limit on an encoded bundle (2 GiB − 1, the largest
+// slice a 32-bit platform can hold).
+const MaxSize = 1<<31 - 1
 
 // Variant says what a bundle carries.
 type Variant uint8

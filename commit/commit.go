@@ -46,7 +46,7 @@ var Empty = sha256.Sum256([]byte{tagEmpty})
 var ErrPath = errors.New("commit: merkle path does not match root")
 
 // MaxLeaves bounds the leaves of one tree (and so the depth, 32).
-const MaxLeaves = 1 << 31
+const MaxLeaves = 1<<31 - 1
 
 // Depth returns the number of siblings in an opening of a tree over n leaves.
 func Depth(n int) int {
