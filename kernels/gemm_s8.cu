@@ -131,11 +131,13 @@ DEVICE void gemm_tile(unsigned char* smem, const int8_t* A, const int8_t* Bt, lo
   CP_ASYNC_WAIT(0);  // no copy outlives the block (the tail groups are empty)
 }
 
-// gemm_epilogue calls f(row, col, value) for every element of the calling
-// warp's accumulators that lies inside the M×N result: c_e of fragment
-// (i, j) is at row g + 8·(e/2), column 2q + (e%2) of its 16×8 tile.
+// gemm_epilogue_pairs calls f(row, col, v0, v1) for every pair of the
+// calling warp's accumulators whose first element lies inside the M×N
+// result: c_e of fragment (i, j) is at row g + 8·(e/2), column 2q + (e%2)
+// of its 16×8 tile, so c_0, c_1 (and c_2, c_3) are neighbours, col is even
+// and v1 is column col + 1, which may be N.
 template <typename F>
-DEVICE void gemm_epilogue(long long bm, long long bn, long long M, long long N, gemm_acc_t acc, F f) {
+DEVICE void gemm_epilogue_pairs(long long bm, long long bn, long long M, long long N, gemm_acc_t acc, F f) {
   int warp = TID_X / 32, lane = LANE_ID;
   int wm = warp / 4, wn = warp % 4;
   int g = lane >> 2, q = lane & 3;
@@ -144,11 +146,21 @@ DEVICE void gemm_epilogue(long long bm, long long bn, long long M, long long N, 
     UNROLL
     for (int j = 0; j < 4; j++)
       UNROLL
-      for (int e = 0; e < 4; e++) {
-        long long row = bm * BM + wm * 64 + i * 16 + g + 8 * (e / 2);
-        long long col = bn * BN + wn * 32 + j * 8 + 2 * q + (e % 2);
-        if (row < M && col < N) f(row, col, acc[i][j][e]);
+      for (int h = 0; h < 2; h++) {
+        long long row = bm * BM + wm * 64 + i * 16 + g + 8 * h;
+        long long col = bn * BN + wn * 32 + j * 8 + 2 * q;
+        if (row < M && col < N) f(row, col, acc[i][j][2 * h], acc[i][j][2 * h + 1]);
       }
+}
+
+// gemm_epilogue calls f(row, col, value) for every element of the calling
+// warp's accumulators that lies inside the M×N result.
+template <typename F>
+DEVICE void gemm_epilogue(long long bm, long long bn, long long M, long long N, gemm_acc_t acc, F f) {
+  gemm_epilogue_pairs(bm, bn, M, N, acc, [&](long long row, long long col, int32_t v0, int32_t v1) {
+    f(row, col, v0);
+    if (col + 1 < N) f(row, col + 1, v1);
+  });
 }
 
 // gemm_s8_tc computes C (M×N int32, row stride ldc) = A · Btᵀ where A is M×Kp
@@ -161,7 +173,17 @@ KERNEL LAUNCH_BOUNDS(GEMM_THREADS, 2) void gemm_s8_tc(const int8_t* A, const int
   long long bn = BID_X, bm = BID_Y;
   gemm_acc_t acc;
   gemm_tile(smem, A, Bt, M, N, Kp, bm, bn, acc);
-  gemm_epilogue(bm, bn, M, N, acc, [&](long long row, long long col, int32_t v) { C[row * ldc + col] = v; });
+  // Pairs as one 8-byte store where ldc keeps them 8-byte aligned (C itself
+  // is: device allocations are), else one or two 4-byte stores.
+  gemm_epilogue_pairs(bm, bn, M, N, acc, [&](long long row, long long col, int32_t v0, int32_t v1) {
+    int32_t* p = C + row * ldc + col;
+    if ((ldc & 1) == 0 && col + 1 < N) {
+      st_global_v2(p, v0, v1);
+    } else {
+      p[0] = v0;
+      if (col + 1 < N) p[1] = v1;
+    }
+  });
 }
 
 // Arithmetic in F_p, p = 2^61 − 1 (the Freivalds field, package field).

@@ -111,8 +111,14 @@ func TestLdmatrixKnownAnswer(t *testing.T) {
 	ps := upload(t, d, src)
 	po, err := d.Alloc(32 * 7 * 4)
 	require.NoError(t, err)
+	before := ReadStats()
 	require.NoError(t, run(d, "kat_ldsm", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 512, uint64(ps), uint64(po), 0))
+	st := ReadStats().Sub(before)
 	out := download32(t, d, po, 32*7)
+	// Rows (7j + 3) % 32 of 16 bytes: matrix i's eight rows fall in 16-byte
+	// bank groups (7j + 3) % 8, all different, so one wavefront a matrix.
+	require.Equal(t, uint64(1+2+4), st.LdsmMatrices)
+	require.Equal(t, uint64(1+2+4), st.LdsmWavefronts)
 	row := func(lane int) int { return 16 * ((7*lane + 3) % 32) }
 	for l := 0; l < 32; l++ {
 		for _, x := range []struct{ num, at int }{{1, 0}, {2, 1}, {4, 3}} {
@@ -125,6 +131,12 @@ func TestLdmatrixKnownAnswer(t *testing.T) {
 	err = run(d, "kat_ldsm", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 512, uint64(ps), uint64(po), 1)
 	require.ErrorContains(t, err, "ldmatrix row address misaligned")
 	require.ErrorContains(t, err, "thread (5,0,0)")
+	// Rows 64 bytes apart: banks 0–3 (and 16–19) serve four rows each.
+	before = ReadStats()
+	require.NoError(t, run(d, "kat_ldsm", [3]int{1, 1, 1}, [3]int{32, 1, 1}, 512, uint64(ps), uint64(po), 2))
+	st = ReadStats().Sub(before)
+	require.Equal(t, uint64(7), st.LdsmMatrices)
+	require.Equal(t, uint64(4*7), st.LdsmWavefronts)
 }
 
 // TestMissingWait: without cp.async.wait_group the copy has not landed and

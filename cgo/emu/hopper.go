@@ -8,25 +8,39 @@ import (
 	"fmt"
 )
 
-// Stats counts what the emulated Hopper primitives did, over every launch in
-// the process: the denominators of bytes-per-MAC figures.
+// Stats counts what the emulated tensor-core primitives did, over every
+// launch in the process: the denominators of bytes-per-MAC figures, and
+// whether ldmatrix is free of shared-memory bank conflicts.
 type Stats struct {
 	TMABytes  uint64 // bytes requested by bulk tensor copies (whole boxes, zero fill included)
 	TMACopies uint64 // bulk tensor copies issued
 	MACs      uint64 // multiply-accumulates issued through wgmma
 	WGMMAs    uint64 // wgmma.mma_async instructions (one per warpgroup)
+
+	CpAsyncBytes   uint64 // bytes requested by cp.async (16 a copy, zero fill included)
+	MMAMACs        uint64 // multiply-accumulates issued through mma.sync (4096 an m16n8k32)
+	LdsmMatrices   uint64 // 8×8 b16 matrices loaded by ldmatrix (one 128-byte phase each)
+	LdsmWavefronts uint64 // shared-memory wavefronts those phases take: LdsmMatrices when conflict-free
 }
 
 // Sub returns s − t, field by field.
 func (s Stats) Sub(t Stats) Stats {
-	return Stats{s.TMABytes - t.TMABytes, s.TMACopies - t.TMACopies, s.MACs - t.MACs, s.WGMMAs - t.WGMMAs}
+	return Stats{
+		TMABytes: s.TMABytes - t.TMABytes, TMACopies: s.TMACopies - t.TMACopies,
+		MACs: s.MACs - t.MACs, WGMMAs: s.WGMMAs - t.WGMMAs,
+		CpAsyncBytes: s.CpAsyncBytes - t.CpAsyncBytes, MMAMACs: s.MMAMACs - t.MMAMACs,
+		LdsmMatrices: s.LdsmMatrices - t.LdsmMatrices, LdsmWavefronts: s.LdsmWavefronts - t.LdsmWavefronts,
+	}
 }
 
 // ReadStats returns the counters so far.
 func ReadStats() Stats {
-	var out [4]C.uint64_t
+	var out [8]C.uint64_t
 	C.emu_stats(&out[0])
-	return Stats{uint64(out[0]), uint64(out[1]), uint64(out[2]), uint64(out[3])}
+	return Stats{
+		TMABytes: uint64(out[0]), TMACopies: uint64(out[1]), MACs: uint64(out[2]), WGMMAs: uint64(out[3]),
+		CpAsyncBytes: uint64(out[4]), MMAMACs: uint64(out[5]), LdsmMatrices: uint64(out[6]), LdsmWavefronts: uint64(out[7]),
+	}
 }
 
 // tensorMapMagic marks the emulator's tensor maps (kernels/emu/emu.h TensorMap2D).

@@ -161,10 +161,14 @@ extern "C" const char* emu_launch(const char* name, unsigned gx, unsigned gy, un
   return "emulator: no such kernel";
 }
 
-extern "C" void emu_stats(uint64_t out[4]) {
+extern "C" void emu_stats(uint64_t out[8]) {
   emu::Stats s = emu::stats();
   out[0] = s.tma_bytes;
   out[1] = s.tma_copies;
   out[2] = s.wgmma_macs;
   out[3] = s.wgmmas;
+  out[4] = s.cp_async_bytes;
+  out[5] = s.mma_macs;
+  out[6] = s.ldsm_matrices;
+  out[7] = s.ldsm_wavefronts;
 }

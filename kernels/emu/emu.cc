@@ -56,6 +56,7 @@ struct Bulk {
 };
 
 std::atomic<uint64_t> st_tma_bytes{0}, st_tma_copies{0}, st_wgmma_macs{0}, st_wgmmas{0};
+std::atomic<uint64_t> st_cp_async_bytes{0}, st_mma_macs{0}, st_ldsm_matrices{0}, st_ldsm_wavefronts{0};
 
 struct Copy {
   unsigned char* dst;
@@ -364,6 +365,7 @@ void run_group(Launch* l, unsigned g) {
 //     row = 4t + (i%4) + 16·(i/4), col = g
 //   C, D (16×8):    c_i, i = 0..3: row = g + 8·(i/2), col = 2t + (i%2)
 void run_mma(Thread* lanes) {
+  st_mma_macs += 16 * 8 * 32;
   int8_t A[16][32], B[32][8];
   int32_t C[16][8];
   for (int lane = 0; lane < 32; lane++) {
@@ -417,6 +419,27 @@ void run_ldsm(Thread* lanes) {
   }
   for (int ln = 0; ln < 32; ln++)
     for (int i = 0; i < num; i++) memcpy(&lanes[ln].lr[i], lanes[8 * i + ln / 4].lp + 4 * (ln % 4), 4);
+  // Wavefronts: a matrix is one phase of 8 rows × 4 words; bank b serves
+  // one distinct word a wavefront (dynamic smem starts 128-byte aligned, so
+  // the offset's banks are the address's).
+  for (int i = 0; i < num; i++) {
+    uint32_t words[32];
+    for (int j = 0; j < 8; j++)
+      for (int w = 0; w < 4; w++) words[4 * j + w] = (uint32_t)(lanes[8 * i + j].lp - lo) / 4 + w;
+    int worst = 0;
+    for (int b = 0; b < 32; b++) {
+      int n = 0;
+      for (int x = 0; x < 32; x++) {
+        if (words[x] % 32 != (uint32_t)b) continue;
+        bool seen = false;
+        for (int y = 0; y < x; y++) seen |= words[y] == words[x];
+        n += !seen;
+      }
+      worst = std::max(worst, n);
+    }
+    st_ldsm_wavefronts += worst;
+  }
+  st_ldsm_matrices += num;
 }
 
 void run_collective(Thread* lanes) {
@@ -706,6 +729,7 @@ void cp_async16(void* dst, const void* src, int src_size) {
     fail("cp.async out of shared-memory bounds, misaligned or bad size: " + where(l, cur_thread));
     return;
   }
+  st_cp_async_bytes += 16;
   Copy c;
   c.dst = d;
   memset(c.data, 0, 16);
@@ -889,7 +913,10 @@ void wgmma_s8(int32_t* d, int n, uint64_t desc_a, uint64_t desc_b, int scale_d) 
   group_collective(GOp::Mma);
 }
 
-Stats stats() { return Stats{st_tma_bytes.load(), st_tma_copies.load(), st_wgmma_macs.load(), st_wgmmas.load()}; }
+Stats stats() {
+  return Stats{st_tma_bytes.load(),      st_tma_copies.load(), st_wgmma_macs.load(),    st_wgmmas.load(),
+               st_cp_async_bytes.load(), st_mma_macs.load(),   st_ldsm_matrices.load(), st_ldsm_wavefronts.load()};
+}
 
 const char* launch(const char* name, trampoline fn, dim3 grid, dim3 block, size_t smem, const uint64_t* args) {
   static thread_local std::string err;

@@ -125,6 +125,14 @@ struct Stats {
   uint64_t tma_copies;  // bulk tensor copies
   uint64_t wgmma_macs;  // multiply-accumulates issued through wgmma
   uint64_t wgmmas;      // wgmma.mma_async instructions (per warpgroup)
+  // sm_80: cp.async bytes requested (16 a copy, zero fill included),
+  // multiply-accumulates issued through mma.sync, 8×8 matrices loaded by
+  // ldmatrix and the shared-memory wavefronts they take (one each when
+  // free of bank conflicts: 32 banks of 4 bytes, a matrix one phase).
+  uint64_t cp_async_bytes;
+  uint64_t mma_macs;
+  uint64_t ldsm_matrices;
+  uint64_t ldsm_wavefronts;
 };
 Stats stats();
 

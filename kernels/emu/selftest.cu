@@ -47,8 +47,9 @@ KERNEL void kat_shfl(int32_t* out) {
 // kat_ldsm: one warp. src (512 bytes) is copied to shared memory as 32
 // rows of 16 bytes; lane l gives row (7l + 3) % 32 as its ldmatrix address
 // (lanes that .x1 or .x2 ignore give a bad one, which must not matter).
-// out[7l .. 7l+6] receive the lane's .x1, .x2 and .x4 registers. With bad,
-// lane 5 gives a misaligned address, which must fail.
+// out[7l .. 7l+6] receive the lane's .x1, .x2 and .x4 registers. With bad
+// = 1, lane 5 gives a misaligned address, which must fail; with bad = 2,
+// every matrix is rows 0, 64, …, 448 (a 4-way bank conflict).
 KERNEL void kat_ldsm(const uint32_t* src, uint32_t* out, long long bad) {
   DYNAMIC_SMEM(smem);
   int lane = LANE_ID;
@@ -56,7 +57,8 @@ KERNEL void kat_ldsm(const uint32_t* src, uint32_t* out, long long bad) {
   for (int i = lane; i < 128; i += 32) s[i] = src[i];
   SYNC_THREADS();
   const unsigned char* row = smem + 16 * ((7 * lane + 3) % 32);
-  if (bad && lane == 5) row += 8;
+  if (bad == 1 && lane == 5) row += 8;
+  if (bad == 2) row = smem + 64 * (lane % 8);
   uint32_t r1[1], r2[2], r4[4];
   ldmatrix_x1(r1, lane < 8 ? row : smem + 1);
   ldmatrix_x2(r2, lane < 16 ? row : smem + 1);
