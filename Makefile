@@ -77,7 +77,7 @@ verifier-purego:
 # cross: the verifier and the prover for the platforms nodes and miners run
 # on, without cgo (the prover then has the portable CPU backend and no
 # emulator or GPU; the verifier never needs cgo), and every package for arm64.
-CROSS     ?= linux/arm64 darwin/arm64 windows/amd64
+CROSS     ?= linux/arm64 darwin/arm64 windows/amd64 linux/arm linux/386
 cross:
 	@set -e; for p in $(CROSS); do \
 		echo "cross: $$p: cmd/verifier, cmd/prover"; \
