@@ -202,6 +202,7 @@ gpu-pack: nvcc-version
 	$(CUDA_CGO) $(GO) build -tags cuda -ldflags='-s -w' -o $(PACK)/ ./cmd/prover ./cmd/verifier
 	$(CUDA_CGO) $(GO) test -c -tags cuda -ldflags='-s -w' -o $(PACK)/gpu.test ./gpu/
 	$(NVCC) -O2 -o $(PACK)/cublas_ref.cuda$(CUDA_VERSION) bench/cublas/cublas_ref.cu -lcublasLt
+	$(NVCC) -O2 -std=c++17 -arch=sm_90a -I kernels -o $(PACK)/hopper-check bench/cublas/hopper_check.cu -L$(CUDA_PREFIX)/usr/lib/x86_64-linux-gnu/stubs -lcuda
 	cp bench/cublas/cublas_ref.cu scripts/gpu-check.sh $(PACK)/
 	cp $(DATA)/train-*-ubyte* $(DATA)/t10k-*-ubyte* $(PACK)/data/
 	( echo "commit $$(git rev-parse HEAD)$$(git diff --quiet HEAD || echo ' (with uncommitted changes)')"; \

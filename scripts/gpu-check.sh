@@ -12,7 +12,12 @@
 #   cublas      bench/cublas/cublas_ref.cu built with the machine's nvcc
 #               (else the CUDA 12 build from the pack, if its libraries load)
 #   suite       the gpu test binary (emulator and real device, bit for bit
-#               against the CPU; a missing device is a failure)
+#               against the CPU; a missing device is a failure; on sm_90 it
+#               includes TestHopperGEMMOnDevice)
+#   hopper      sm_90 only: hopper-check (gemm_s8_sm90 and its fused-hash
+#               variant against gemm_s8_tc and the CPU, TOPS at n = 1024 …
+#               16384), and prover matmul with TRAINPROOF_GPU_GEMM=sm90
+#               against the cpu bundle, byte for byte
 #   large       prover matmul --n 1024 … 8192 on cpu and cuda: the bundles
 #               (Merkle roots over every row of C) must be byte-identical
 #   tops        our GEMM (gpu.test BenchmarkGEMM, with the prover's device
@@ -47,7 +52,7 @@ done
 if [ ! -e "$PACK/gpu.test" ] && [ -d "$HERE/../out/gpu-pack" ]; then PACK=$(cd "$HERE/../out/gpu-pack" && pwd); fi
 
 # Section limits in seconds, in the order they run.
-SECTIONS=(machine:15 cublas:45 suite:90 large:45 tops:50 prover:70 memcheck:45 racecheck:45)
+SECTIONS=(machine:15 cublas:40 suite:90 hopper:45 large:40 tops:45 prover:60 memcheck:40 racecheck:40)
 SANITIZE_RUN=${SANITIZE_RUN:-EqualsCPU/cuda} # gpu.test -test.run pattern under compute-sanitizer
 LARGE_N=${LARGE_N:-1024 2048 4096 8192}
 TOPS_N=${TOPS_N:-1024 2048 4096 8192 16384}
@@ -159,6 +164,21 @@ section_large() {
   return $rc
 }
 
+section_hopper() {
+  local cc rc=0 n
+  cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1)
+  if [ "${cc%%.*}" != 9 ]; then note "skipped: compute capability ${cc:-unknown}, the Hopper GEMM needs 9.0."; return 3; fi
+  (cd "$WORK" && timeout "$(($1 * 2 / 3))" "$PACK/hopper-check") 2>&1 | tee "$WORK/hopper.out" || rc=1
+  note '```' "$(cat "$WORK/hopper.out")" '```'
+  [ -f "$WORK/miner.key" ] || "$PACK/prover" keygen --out "$WORK/miner.key" >/dev/null || return 1
+  for n in 1024 4096; do
+    "$PACK/prover" matmul --n "$n" --backend cpu --key "$WORK/miner.key" --out "$WORK/h$n.cpu.tpb" >/dev/null 2>&1 || rc=1
+    TRAINPROOF_GPU_GEMM=sm90 "$PACK/prover" matmul --n "$n" --backend cuda --key "$WORK/miner.key" --out "$WORK/h$n.sm90.tpb" >"$WORK/h$n.sm90.out" 2>&1 || rc=1
+    if cmp -s "$WORK/h$n.cpu.tpb" "$WORK/h$n.sm90.tpb"; then note "prover matmul --n $n with the Hopper GEMM: bundle identical to the cpu one."; else note "prover matmul --n $n with the Hopper GEMM: bundles DIFFER."; rc=1; fi
+  done
+  return $rc
+}
+
 section_tops() {
   local rc=0 n ours over ref
   (cd "$WORK" && "$PACK/gpu.test" -test.run '^$' -test.bench 'BenchmarkGEMM/cuda' -test.benchtime 5x -test.timeout "$(($1 - 10))s") 2>&1 | tee "$WORK/bench.out" || rc=1
@@ -208,7 +228,7 @@ sanitize() {
 }
 section_memcheck() { sanitize memcheck "$1"; }
 section_racecheck() { sanitize racecheck "$1"; }
-export -f section_machine section_cublas section_suite section_large section_tops section_prover sanitize section_memcheck section_racecheck
+export -f section_machine section_cublas section_suite section_hopper section_large section_tops section_prover sanitize section_memcheck section_racecheck
 
 # write_report: the report as it stands (rewritten after every section, so a
 # run cut short still leaves one).
@@ -239,7 +259,7 @@ write_report() {
 
 if [ -n "$DRY" ]; then
   echo "gpu-check: dry run: pack $PACK, report $OUTDIR/gpu-check.md, budget $BUDGET s"
-  for f in gpu.test prover verifier cublas_ref.cu data/train-images-idx3-ubyte.gz VERSION; do
+  for f in gpu.test prover verifier cublas_ref.cu hopper-check data/train-images-idx3-ubyte.gz VERSION; do
     if [ -e "$PACK/$f" ] || [ -e "$PACK/${f%.gz}" ]; then echo "  have    $f"; else echo "  MISSING $f (make gpu-pack)"; fi
   done
   echo "  nvcc: $(find_nvcc || echo 'none (cublas: the pack'"'"'s CUDA 12 build if its libraries load, else skipped)')"
@@ -253,6 +273,7 @@ if [ -n "$DRY" ]; then
     machine) what="nvidia-smi; nvcc --version; compute-sanitizer; nproc" ;;
     cublas) what="nvcc -O2 -o cublas_ref cublas_ref.cu -lcublasLt; cublas_ref 1024" ;;
     suite) what="gpu.test -test.count=1 -test.v" ;;
+    hopper) what="sm_90 only: hopper-check; TRAINPROOF_GPU_GEMM=sm90 prover matmul --n 1024|4096 vs cpu, cmp" ;;
     large) what="for n in $LARGE_N: prover matmul --n n --backend cpu|cuda --key K; cmp the bundles" ;;
     tops) what="gpu.test -test.run '^\$' -test.bench BenchmarkGEMM/cuda -test.benchtime 5x; cublas_ref $TOPS_N" ;;
     prover) what="prover train --steps $TRAIN_STEPS and --layers 4096,4096 --steps $WIDE_STEPS, --backend cpu|cuda; diff -r; verifier verify" ;;
