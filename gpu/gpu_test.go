@@ -52,9 +52,10 @@ func testGEMM(t *testing.T, g *gpu.Backend) {
 	rng := rand.New(rand.NewPCG(11, 13))
 	// gemm_s8_tc's tile is 128×128×64 with a 4-stage ring: 131×300×129 takes
 	// 2×2 CTAs and wraps the ring (5 k-tiles), 40×450×150 ends on a half
-	// k-tile (Kp = 480) after wrapping it twice; then random shapes.
+	// k-tile (Kp = 480) after wrapping it twice; 1100×20×300 takes 9×3 CTAs,
+	// a whole group of 8 tile rows and a short one; then random shapes.
 	shapes := [][3]int{{1, 1, 1}, {1, 33, 1}, {7, 31, 5}, {16, 32, 8}, {64, 64, 64}, {65, 70, 63}, {3, 100, 130}, {130, 40, 3},
-		{131, 300, 129}, {40, 450, 150}}
+		{131, 300, 129}, {40, 450, 150}, {1100, 20, 300}}
 	for range 3 {
 		shapes = append(shapes, [3]int{1 + rng.IntN(200), 1 + rng.IntN(400), 1 + rng.IntN(200)})
 	}

@@ -163,6 +163,19 @@ DEVICE void gemm_epilogue(long long bm, long long bn, long long M, long long N, 
   });
 }
 
+// gemm_block maps the launch's block to its tile (bm, bn) of a grid
+// (⌈N/BN⌉, ⌈M/BM⌉) in groups of GEMM_GROUP_M tile rows: consecutive blocks
+// walk down a group's columns, so the blocks resident together share a few
+// tiles of A and of Bt in L2 instead of one row of A and all of Bt.
+#define GEMM_GROUP_M 8
+DEVICE void gemm_block(long long* bm, long long* bn) {
+  long long tn = GDIM_X, tm = GDIM_Y, id = (long long)BID_Y * tn + BID_X;
+  long long per = GEMM_GROUP_M * tn, first = id / per * GEMM_GROUP_M, rows = tm - first;
+  if (rows > GEMM_GROUP_M) rows = GEMM_GROUP_M;
+  *bm = first + id % per % rows;
+  *bn = id % per / rows;
+}
+
 // gemm_s8_tc computes C (M×N int32, row stride ldc) = A · Btᵀ where A is M×Kp
 // and Bt is N×Kp, both int8 row-major, Kp a multiple of 32. Launch with
 // GEMM_THREADS (256) threads per block, grid (⌈N/128⌉, ⌈M/128⌉), GEMM_SMEM
@@ -170,7 +183,8 @@ DEVICE void gemm_epilogue(long long bm, long long bn, long long M, long long N, 
 KERNEL LAUNCH_BOUNDS(GEMM_THREADS, 2) void gemm_s8_tc(const int8_t* A, const int8_t* Bt, int32_t* C, long long M,
                                                       long long N, long long Kp, long long ldc) {
   DYNAMIC_SMEM(smem);
-  long long bn = BID_X, bm = BID_Y;
+  long long bm, bn;
+  gemm_block(&bm, &bn);
   gemm_acc_t acc;
   gemm_tile(smem, A, Bt, M, N, Kp, bm, bn, acc);
   // Pairs as one 8-byte store where ldc keeps them 8-byte aligned (C itself

@@ -96,7 +96,8 @@ KERNEL LAUNCH_BOUNDS(GEMM_THREADS, 2) void gemm_s8_tc_update(const int8_t* A, co
                                                              const int32_t* m_in, long long lr_shift,
                                                              long long decay_shift, long long lim, int32_t* m_out) {
   DYNAMIC_SMEM(smem);
-  long long bn = BID_X, bm = BID_Y;
+  long long bm, bn;
+  gemm_block(&bm, &bn);
   gemm_acc_t acc;
   gemm_tile(smem, A, Bt, M, N, Kp, bm, bn, acc);
   gemm_epilogue(bm, bn, M, N, acc, [&](long long row, long long col, int32_t v) {

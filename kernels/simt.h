@@ -18,6 +18,7 @@
 #define BDIM_X blockDim.x
 #define BDIM_Y blockDim.y
 #define GDIM_X gridDim.x
+#define GDIM_Y gridDim.y
 #define LANE_ID (threadIdx.x & 31)
 #define SYNC_THREADS() __syncthreads()
 #define DYNAMIC_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
@@ -190,6 +191,7 @@ DEVICE void wgmma_m64n256k32_s8(int32_t*, uint64_t, uint64_t, int) { __trap(); }
 #define BDIM_X (emu::block_dim().x)
 #define BDIM_Y (emu::block_dim().y)
 #define GDIM_X (emu::grid_dim().x)
+#define GDIM_Y (emu::grid_dim().y)
 #define LANE_ID (emu::lane_id())
 #define SYNC_THREADS() emu::barrier()
 #define DYNAMIC_SMEM(name) unsigned char* name = emu::dynamic_smem()
