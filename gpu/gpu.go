@@ -437,7 +437,7 @@ func (g *Backend) Close() error {
 const (
 	gemmTile    = 128                            // BM = BN
 	gemmThreads = 256                            // GEMM_THREADS
-	gemmSmem    = 4 * (gemmTile + gemmTile) * 64 // GEMM_STAGES · (BM + BN) · BK
+	gemmSmem    = 3 * (gemmTile + gemmTile) * 64 // GEMM_STAGES · (BM + BN) · BK
 	kStep       = 32
 )
 

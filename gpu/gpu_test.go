@@ -50,7 +50,7 @@ func TestGEMMEqualsCPU(t *testing.T) {
 func testGEMM(t *testing.T, g *gpu.Backend) {
 	cpu := matmul.NewCPU()
 	rng := rand.New(rand.NewPCG(11, 13))
-	// gemm_s8_tc's tile is 128×128×64 with a 4-stage ring: 131×300×129 takes
+	// gemm_s8_tc's tile is 128×128×64 with a 3-stage ring: 131×300×129 takes
 	// 2×2 CTAs and wraps the ring (5 k-tiles), 40×450×150 ends on a half
 	// k-tile (Kp = 480) after wrapping it twice; 1100×20×300 takes 9×3 CTAs,
 	// a whole group of 8 tile rows and a short one; then random shapes.
