@@ -44,23 +44,43 @@ typedef int32_t gemm_acc_t[4][4][4];
 // swz is the byte offset of 16-byte chunk c of row r in a stage's operand.
 DEVICE int swz(int r, int c) { return r * BK + 16 * (c ^ ((r >> 1) & 3)); }
 
-// load_stage queues the cp.async copies of k-tile [k0, k0+64) of block
-// (bm, bn) into stage: 2·128·4 chunks, four per thread. Rows past M or N and
-// chunks past Kp (Kp is a multiple of 32, so the last k-tile may be half)
-// are zero-filled (source size 0).
-DEVICE void load_stage(unsigned char* smem, int stage, const int8_t* A, const int8_t* Bt, long long M, long long N,
-                       long long Kp, long long bm, long long bn, long long k0) {
-  unsigned char* sA = smem + stage * STAGE_BYTES;
-  unsigned char* sB = sA + BM * BK;
+// gemm_copies: the calling thread's share of every stage, 2·128·4 chunks
+// over 256 threads: chunk c = TID_X % 4 of rows r and r + 64 (r = TID_X / 4)
+// of A's and of Bt's tile. src[x] is the chunk's source at k = 0 (null for a
+// row past M or N), dst[x] its offset in a stage. Computed once, so that
+// the k-loop only adds k0.
+struct gemm_copies {
+  const int8_t* src[4];
+  int dst[4];
+  int k;  // 16·c
+};
+
+DEVICE void gemm_copies_init(gemm_copies* cp, const int8_t* A, const int8_t* Bt, long long M, long long N,
+                             long long Kp, long long bm, long long bn) {
+  int r = TID_X / 4, c = TID_X % 4;
+  cp->k = 16 * c;
   UNROLL
   for (int h = 0; h < 2; h++) {
-    int id = TID_X + GEMM_THREADS * h, r = id / 4, c = id % 4;
-    long long k = k0 + 16 * c, ra = bm * BM + r, rb = bn * BN + r;
-    bool ka = k < Kp;
-    const int8_t* ga = ra < M && ka ? A + ra * Kp + k : A;
-    const int8_t* gb = rb < N && ka ? Bt + rb * Kp + k : Bt;
-    cp_async16(sA + swz(r, c), ga, ra < M && ka ? 16 : 0);
-    cp_async16(sB + swz(r, c), gb, rb < N && ka ? 16 : 0);
+    int rr = r + 64 * h;
+    long long ra = bm * BM + rr, rb = bn * BN + rr;
+    cp->src[h] = ra < M ? A + ra * Kp + 16 * c : nullptr;
+    cp->src[2 + h] = rb < N ? Bt + rb * Kp + 16 * c : nullptr;
+    cp->dst[h] = swz(rr, c);
+    cp->dst[2 + h] = BM * BK + swz(rr, c);
+  }
+}
+
+// load_stage queues the cp.async copies of k-tile [k0, k0+64) into stage.
+// Rows past M or N and chunks past Kp (Kp is a multiple of 32, so the last
+// k-tile may be half) are zero-filled (source size 0, from the row base).
+DEVICE void load_stage(unsigned char* smem, int stage, const gemm_copies* cp, const int8_t* A, long long Kp,
+                       long long k0) {
+  unsigned char* s = smem + stage * STAGE_BYTES;
+  bool kin = k0 + cp->k < Kp;
+  UNROLL
+  for (int x = 0; x < 4; x++) {
+    bool in = kin && cp->src[x] != nullptr;
+    cp_async16(s + cp->dst[x], in ? cp->src[x] + k0 : A, in ? 16 : 0);
   }
 }
 
@@ -91,10 +111,12 @@ DEVICE void gemm_tile(unsigned char* smem, const int8_t* A, const int8_t* Bt, lo
   int ra = lane % 8 + 8 * ((lane / 8) % 2), ha = lane / 16;
   int rb = lane % 8 + 8 * (lane / 16), hb = (lane / 8) % 2;
 
+  gemm_copies cp;
+  gemm_copies_init(&cp, A, Bt, M, N, Kp, bm, bn);
   long long kt_n = (Kp + BK - 1) / BK;
   UNROLL
   for (int s = 0; s < GEMM_STAGES - 1; s++) {
-    if (s < kt_n) load_stage(smem, s, A, Bt, M, N, Kp, bm, bn, (long long)s * BK);
+    if (s < kt_n) load_stage(smem, s, &cp, A, Kp, (long long)s * BK);
     cp_async_commit();
   }
   for (long long kt = 0; kt < kt_n; kt++) {
@@ -104,7 +126,7 @@ DEVICE void gemm_tile(unsigned char* smem, const int8_t* A, const int8_t* Bt, lo
     CP_ASYNC_WAIT(GEMM_STAGES - 2);
     SYNC_THREADS();
     long long kn = kt + GEMM_STAGES - 1;
-    if (kn < kt_n) load_stage(smem, (int)(kn % GEMM_STAGES), A, Bt, M, N, Kp, bm, bn, kn * BK);
+    if (kn < kt_n) load_stage(smem, (int)(kn % GEMM_STAGES), &cp, A, Kp, kn * BK);
     cp_async_commit();
     const unsigned char* sA = smem + (int)(kt % GEMM_STAGES) * STAGE_BYTES;
     const unsigned char* sB = sA + BM * BK;
