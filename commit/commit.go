@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
 )
 
 // Hash is a 32-byte digest: a SHA-256 node or a BLAKE3 leaf.
@@ -171,4 +172,90 @@ func Root(leaves []Hash) (Hash, error) {
 		return Hash{}, err
 	}
 	return t.Root(), nil
+}
+
+// VerifyMany checks several openings of one tree over n leaves at once:
+// leaves[k] at index idx[k] with siblings paths[k]. Ancestors that openings
+// share are hashed once, and every sibling an opening names must be the one
+// the others imply, so it accepts exactly what Verify accepts opening by
+// opening. It returns -1 when every opening leads to root, else the
+// position k of an opening that does not.
+func VerifyMany(root Hash, n int, idx []int, leaves []Hash, paths [][]Hash) int {
+	d := Depth(n)
+	type node struct {
+		i    int
+		h    Hash
+		reps []int // the openings under this node
+	}
+	cur := make([]node, len(idx))
+	for k, i := range idx {
+		if i < 0 || i >= n || len(paths[k]) != d {
+			return k
+		}
+		cur[k] = node{i, leaves[k], []int{k}}
+	}
+	slices.SortFunc(cur, func(a, b node) int { return a.i - b.i })
+	// The same leaf opened more than once: one node, every opening under it.
+	merged := cur[:0]
+	for _, x := range cur {
+		if m := len(merged); m > 0 && merged[m-1].i == x.i {
+			if merged[m-1].h != x.h {
+				return verifyEach(root, n, idx, leaves, paths)
+			}
+			merged[m-1].reps = append(merged[m-1].reps, x.reps...)
+			continue
+		}
+		merged = append(merged, x)
+	}
+	cur = merged
+	// agree reports whether every opening under x names sib at level.
+	agree := func(x node, level int, sib Hash) bool {
+		for _, k := range x.reps {
+			if paths[k][level] != sib {
+				return false
+			}
+		}
+		return true
+	}
+	for level := 0; level < d; level++ {
+		next := make([]node, 0, len(cur))
+		for j := 0; j < len(cur); {
+			x := cur[j]
+			if x.i&1 == 0 && j+1 < len(cur) && cur[j+1].i == x.i+1 {
+				y := cur[j+1]
+				if !agree(x, level, y.h) || !agree(y, level, x.h) {
+					return verifyEach(root, n, idx, leaves, paths)
+				}
+				next = append(next, node{x.i >> 1, Node(x.h, y.h), append(x.reps, y.reps...)})
+				j += 2
+				continue
+			}
+			sib := paths[x.reps[0]][level]
+			if !agree(x, level, sib) {
+				return verifyEach(root, n, idx, leaves, paths)
+			}
+			h := Node(x.h, sib)
+			if x.i&1 == 1 {
+				h = Node(sib, x.h)
+			}
+			next = append(next, node{x.i >> 1, h, x.reps})
+			j++
+		}
+		cur = next
+	}
+	if len(cur) > 1 || (len(cur) == 1 && cur[0].h != root) {
+		return verifyEach(root, n, idx, leaves, paths)
+	}
+	return -1
+}
+
+// verifyEach finds an opening that fails alone (VerifyMany's slow path, to
+// say which).
+func verifyEach(root Hash, n int, idx []int, leaves []Hash, paths [][]Hash) int {
+	for k := range idx {
+		if Verify(root, leaves[k], idx[k], n, paths[k]) != nil {
+			return k
+		}
+	}
+	return 0 // the openings disagree with one another, though each leads to root: a collision
 }
