@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/seed46f70faa/trainproof/internal/safefile"
 	"github.com/seed46f70faa/trainproof/protocol"
 )
 
@@ -25,19 +26,12 @@ const headerFixed = len(Magic) + 2 + 1 + 2
 // (ErrFormat, ErrTooLarge). It checks neither the body nor the signature:
 // only Decode does.
 func ReadHeader(path string) (protocol.Task, uint64, error) {
-	if err := regular(path); err != nil {
-		return protocol.Task{}, 0, err
-	}
-	f, err := os.Open(path)
+	f, size, err := open(path)
 	if err != nil {
 		return protocol.Task{}, 0, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return protocol.Task{}, 0, err
-	}
-	return readHeader(f, st.Size())
+	return readHeader(f, size)
 }
 
 // readHeader parses a header from r, the start of a bundle of n bytes.
@@ -92,15 +86,12 @@ func readFull(r io.Reader, b []byte) error {
 	return err
 }
 
-// regular refuses what is not a regular file before it is opened: opening
-// a FIFO blocks until someone writes to it, and a device has no size.
-func regular(path string) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return err
+// open opens a bundle file (safefile.Open); what is not a regular file is
+// not a bundle (ErrFormat), not an I/O error.
+func open(path string) (*os.File, int64, error) {
+	f, size, err := safefile.Open(path)
+	if errors.Is(err, safefile.ErrNotRegular) {
+		return nil, 0, fmt.Errorf("%w: %s is not a regular file", ErrFormat, path)
 	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%w: %s is not a regular file", ErrFormat, path)
-	}
-	return nil
+	return f, size, err
 }

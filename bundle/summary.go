@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/seed46f70faa/trainproof/protocol"
 )
@@ -57,27 +56,17 @@ func ReadFile(path string, limit int) (*Bundle, int, error) {
 	if limit <= 0 {
 		limit = MaxSize
 	}
-	if err := regular(path); err != nil {
-		return nil, 0, err
-	}
-	f, err := os.Open(path)
+	f, size, err := open(path)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, 0, err
-	}
-	if st.Size() > int64(limit) {
-		return nil, 0, fmt.Errorf("%w: %s is %d bytes, the limit is %d", ErrTooLarge, path, st.Size(), limit)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, 0, fmt.Errorf("%w: %s is not a regular file", ErrFormat, path)
+	if size > int64(limit) {
+		return nil, 0, fmt.Errorf("%w: %s is %d bytes, the limit is %d", ErrTooLarge, path, size, limit)
 	}
 	// One buffer of the file's size: io.ReadAll would grow by doubling and
 	// hold up to twice the file at its peak.
-	buf := make([]byte, st.Size())
+	buf := make([]byte, size)
 	if _, err := io.ReadFull(f, buf); err != nil {
 		return nil, 0, fmt.Errorf("%s: %w (was it truncated while being read?)", path, err)
 	}

@@ -8,9 +8,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
+
+	"github.com/seed46f70faa/trainproof/internal/safefile"
 )
 
 // The miner's key file, v2:
@@ -102,12 +103,7 @@ func ReadKey(path string) (ed25519.PrivateKey, error) {
 
 // ReadKeyFile is ReadKey, and reports a v1 file (no checksum) as legacy.
 func ReadKeyFile(path string) (key ed25519.PrivateKey, legacy bool, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, false, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	b, err := safefile.ReadFile(path, maxKeyFile)
 	if err != nil {
 		return nil, false, err
 	}

@@ -23,6 +23,7 @@ import (
 	cs "github.com/consensys/gnark/constraint/bn254"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
+	"github.com/seed46f70faa/trainproof/internal/safefile"
 )
 
 // A Ceremony is a multi-party Groth16 setup (gnark's mpcsetup) kept as files
@@ -790,10 +791,7 @@ func (c *Ceremony) Transcript() (Transcript, error) {
 
 func fileDigest(path string) (TranscriptFile, error) {
 	var t TranscriptFile
-	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
-		return t, fmt.Errorf("%s is not a regular file", path)
-	}
-	f, err := os.Open(path)
+	f, _, err := safefile.Open(path)
 	if err != nil {
 		return t, err
 	}

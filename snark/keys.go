@@ -14,6 +14,7 @@ import (
 	"github.com/consensys/gnark/constraint"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
+	"github.com/seed46f70faa/trainproof/internal/safefile"
 )
 
 var (
@@ -388,29 +389,11 @@ func writeExclusive(path string, b []byte, perm os.FileMode) error {
 }
 
 // readLimited reads a regular file of at most limit bytes, checking its
-// size before reading.
+// size before reading (safefile.ReadFile).
 func readLimited(path string, limit int) ([]byte, error) {
-	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	f, err := os.Open(path)
+	b, err := safefile.ReadFile(path, int64(limit))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("snark: %w", err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("snark: %s is not a regular file", path)
-	}
-	if st.Size() > int64(limit) {
-		return nil, fmt.Errorf("snark: %s is %d bytes, more than %d", path, st.Size(), limit)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
-	if err == nil && len(b) > limit {
-		return nil, fmt.Errorf("snark: %s grew past %d bytes while read", path, limit)
-	}
-	return b, err
+	return b, nil
 }

@@ -3,10 +3,11 @@ package verifier
 import (
 	"crypto/ed25519"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
+
+	"github.com/seed46f70faa/trainproof/internal/safefile"
 )
 
 // maxKeyFile bounds what ReadPublicKey reads: a .pub file is one line.
@@ -26,20 +27,12 @@ func ParsePublicKey(b []byte) (ed25519.PublicKey, error) {
 
 // ReadPublicKey reads a .pub file (at most 1 KiB).
 func ReadPublicKey(path string) (ed25519.PublicKey, error) {
-	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s is not a regular file", ErrKey, path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
+	b, err := safefile.ReadFile(path, maxKeyFile)
+	switch {
+	case errors.Is(err, safefile.ErrNotRegular), errors.Is(err, safefile.ErrTooLarge):
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
+	case err != nil:
 		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxKeyFile {
-		return nil, fmt.Errorf("%w: %s is larger than a key file", ErrKey, path)
 	}
 	k, err := ParsePublicKey(b)
 	if err != nil {

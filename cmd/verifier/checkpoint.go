@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/seed46f70faa/trainproof/commit"
+	"github.com/seed46f70faa/trainproof/internal/safefile"
 	"github.com/seed46f70faa/trainproof/verifier"
 )
 
@@ -26,7 +27,7 @@ type checkpointFile struct {
 const maxCheckpoint = 1 << 20
 
 func readCheckpoint(path string) (verifier.Checkpoint, error) {
-	f, err := openRegular(path)
+	f, _, err := safefile.Open(path)
 	if err != nil {
 		return verifier.Checkpoint{}, err
 	}

@@ -63,6 +63,7 @@ import (
 	"github.com/seed46f70faa/trainproof/bundle"
 	"github.com/seed46f70faa/trainproof/commit"
 	"github.com/seed46f70faa/trainproof/internal/cli"
+	"github.com/seed46f70faa/trainproof/internal/safefile"
 	"github.com/seed46f70faa/trainproof/snark"
 	"github.com/seed46f70faa/trainproof/verifier"
 )
@@ -458,7 +459,7 @@ func succinctArgs(args []string) (bool, error) {
 }
 
 func readHead(path string, n int) ([]byte, error) {
-	f, err := openRegular(path)
+	f, _, err := safefile.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/seed46f70faa/trainproof/commit"
+	"github.com/seed46f70faa/trainproof/internal/safefile"
 )
 
 // issued is one line of a nonces file: the nonce a beacon issued for a step,
@@ -25,7 +26,7 @@ type nonceBook map[uint64]issued
 
 // readNonces reads a nonces file (see parseNonces).
 func readNonces(path string, dashOK bool) (nonceBook, error) {
-	f, err := openRegular(path)
+	f, _, err := safefile.Open(path)
 	if err != nil {
 		return nil, err
 	}

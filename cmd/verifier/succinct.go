@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"sort"
@@ -15,6 +14,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/seed46f70faa/trainproof/commit"
+	"github.com/seed46f70faa/trainproof/internal/safefile"
 	"github.com/seed46f70faa/trainproof/protocol"
 	"github.com/seed46f70faa/trainproof/snark"
 	"github.com/seed46f70faa/trainproof/verifier"
@@ -247,23 +247,8 @@ func taskAllowed(opt verifier.Options, id commit.Hash) error {
 	return nil
 }
 
-// readBounded reads a file of at most limit bytes, refusing a larger one
-// before reading it (and bounding what a non-regular file can make it read).
+// readBounded reads a regular file of at most limit bytes, refusing a
+// larger one before reading it (safefile.ReadFile).
 func readBounded(path string, limit int) ([]byte, error) {
-	f, err := openRegular(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > int64(limit) {
-		return nil, fmt.Errorf("%s: %d bytes, more than the %d such a file may have", path, st.Size(), limit)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > limit {
-		return nil, fmt.Errorf("%s: more than the %d bytes such a file may have", path, limit)
-	}
-	return b, nil
+	return safefile.ReadFile(path, int64(limit))
 }
